@@ -1,0 +1,42 @@
+# make run   - a fresh machine to the running site on SQLite with demo data (http://127.0.0.1:5000, PORT overrides)
+# make test  - set up and run the whole suite (PostgreSQL, Redis and Chromium are started/installed if missing)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev peers bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.runtime
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+run: install
+	$(BIN)/flask --app app db upgrade
+	$(BIN)/flask --app app seed-demo
+	$(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
+
+peers:
+	bash .ci/peers
+
+test: install-dev peers
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-dev peers
+	$(BIN)/python bench/slots.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .hypothesis

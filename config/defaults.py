@@ -1,0 +1,51 @@
+"""Defaults for every setting. Production overrides them with environment variables (README)."""
+from datetime import timedelta
+
+# Filled per instance in config.load(): a SQLite file in instance/.
+DATABASE_URL = ""
+# Empty: a random key is made once and kept in instance/ (fine for one machine; set it for several).
+SECRET_KEY = ""
+BASE_URL = "http://127.0.0.1:5000"
+REDIS_URL = ""
+
+SMTP_HOST = ""
+SMTP_PORT = 25
+SMTP_USERNAME = ""
+SMTP_PASSWORD = ""
+SMTP_STARTTLS = False
+MAIL_FROM = "Practice <hello@practice.example>"
+MAIL_OUTBOX_DIR = ""  # with no SMTP_HOST, messages are written here as .eml files
+
+STRIPE_SECRET_KEY = ""
+STRIPE_PUBLISHABLE_KEY = ""
+STRIPE_WEBHOOK_SECRET = ""
+STRIPE_API_BASE = ""
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+
+# Fernet keys, newest first; older keys still decrypt (rotation). Empty: a random key is made once and
+# kept in instance/ (fine for one machine; set it for several, and keep it: without it intakes are unreadable).
+ENCRYPTION_KEYS: list[str] = []
+ALERT_EMAIL = ""
+
+RATELIMIT_ENABLED = True
+RATELIMIT_HEADERS_ENABLED = True
+LOGIN_RATE_LIMIT = "5 per minute;20 per hour"
+
+UPLOAD_DIR = ""
+PHOTO_MAX_BYTES = 4 * 1024 * 1024
+MAX_CONTENT_LENGTH = 6 * 1024 * 1024
+
+# Staff sessions: server-side rows, so logout and admin actions end them for real.
+STAFF_SESSION_IDLE_MINUTES = 30
+STAFF_SESSION_MAX_HOURS = 12
+SESSION_COOKIE_SECURE = None  # None: true when BASE_URL is https
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_NAME = "practice_session"
+PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 1024  # long passphrases are welcome; this only stops abuse of the hasher
+
+WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+SQLALCHEMY_ENGINE_OPTIONS: dict = {}

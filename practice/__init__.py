@@ -1,0 +1,138 @@
+"""The app factory: `flask --app app ...` calls create_app()."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+
+import config
+from practice.crypto import keyring, new_key
+from practice.extensions import csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=(test_config or {}).get("INSTANCE_PATH") or os.environ.get("PRACTICE_INSTANCE_PATH")
+        or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    config.load(app, test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _ensure_local_secrets(app)
+    keyring.configure(app.config["ENCRYPTION_KEYS"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    _configure_login(app)
+
+    from practice import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_error_handlers(app)
+    _register_template_helpers(app)
+    from practice.auth.access import enforce
+    from practice.web.security import add_security_headers
+
+    app.before_request(enforce)
+    app.after_request(add_security_headers)
+    return app
+
+
+def _ensure_local_secrets(app: Flask) -> None:
+    """With no SECRET_KEY or ENCRYPTION_KEYS set, make random ones once and keep them in instance/.
+
+    One machine keeps working across restarts; several machines must be given the same values.
+    """
+    for name, make in (("SECRET_KEY", lambda: secrets.token_urlsafe(48)), ("ENCRYPTION_KEYS", new_key)):
+        if app.config.get(name):
+            continue
+        path = Path(app.instance_path) / name.lower()
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(make())
+            app.logger.warning("%s is not set: generated one in %s", name, path)
+        value = path.read_text().strip()
+        app.config[name] = [value] if name == "ENCRYPTION_KEYS" else value
+
+
+def _configure_login(app: Flask) -> None:
+    from practice import clock
+    from practice.auth import service as auth_service
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.session_protection = None  # sessions are server-side rows; see auth.service
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        return auth_service.load_session_user(token, now=clock.now())
+
+
+def _register_blueprints(app: Flask) -> None:
+    from practice.api.views import bp as api_bp
+    from practice.auth.views import bp as auth_bp
+    from practice.counselors.views import bp as counselors_bp
+    from practice.web.views import bp as web_bp
+
+    for bp in (web_bp, auth_bp, counselors_bp, api_bp):
+        app.register_blueprint(bp)
+    csrf.exempt(api_bp)  # the JSON API takes no cookies for its writes; tokens travel in the body
+
+
+def _register_cli(app: Flask) -> None:
+    from practice.cli import register
+
+    register(app)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/") or request.path.startswith("/stripe/")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        if wants_json():
+            return jsonify(error="csrf_failed", message=exc.description), 400
+        return render_template("errors/error.html", status=400, title="This form has expired",
+                               message="For your security the form timed out. Go back, reload the page and "
+                                       "try again."), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        if wants_json():
+            body = {"error": (exc.name or "error").lower().replace(" ", "_")}
+            if status == 429:
+                body["message"] = "Too many requests. Wait a moment and try again."
+            return jsonify(body), status
+        return render_template(f"errors/{status}.html" if status in (403, 404, 429) else "errors/error.html",
+                               status=status, title=exc.name, message=exc.description), status
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        # Logged with its traceback but without request data: forms may carry health information.
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return jsonify(error="internal_error"), 500
+        return render_template("errors/500.html", status=500), 500
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from practice.web.filters import register
+
+    register(app)

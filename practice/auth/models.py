@@ -1,0 +1,102 @@
+"""Staff accounts, their server-side sessions, and practice-wide security settings."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from practice.clock import now
+from practice.counselors.models import Counselor
+from practice.crypto import EncryptedText
+from practice.extensions import db
+
+ROLES = ("admin", "frontdesk", "counselor")
+ROLE_LABELS = {"admin": "Admin", "frontdesk": "Front desk", "counselor": "Counselor"}
+
+
+class User(db.Model):
+    __tablename__ = "staff_user"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'frontdesk', 'counselor')", name="role"),
+        # A counselor account speaks for exactly one counselor profile; other roles for none.
+        CheckConstraint("(role = 'counselor') = (counselor_id IS NOT NULL)", name="counselor_link"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    counselor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counselor.id", ondelete="RESTRICT"), unique=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last accepted TOTP time step: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_login_at: Mapped[datetime | None] = mapped_column()
+
+    counselor: Mapped[Counselor | None] = relationship()
+
+    # Flask-Login: the id it keeps in the cookie is the staff session's token, set at login (see auth.service).
+    session_token = None  # not a column
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+    def may_edit_counselor(self, counselor: Counselor) -> bool:
+        return self.role == "admin" or (self.role == "counselor" and self.counselor_id == counselor.id)
+
+
+class StaffSession(db.Model):
+    """A signed-in browser. Only a hash of its token is stored; ending the row ends the session."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=now)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    # Two-step verification done in this session (a password alone gives a session that can only finish it).
+    second_factor_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class PracticeSettings(db.Model):
+    """Practice-wide settings an admin changes in the app (one row)."""
+
+    __tablename__ = "practice_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_name: Mapped[str] = mapped_column(String(120), default="Harbor Trust Counseling")
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @classmethod
+    def current(cls) -> PracticeSettings:
+        settings = db.session.get(cls, 1)
+        if settings is None:
+            settings = cls(id=1)
+            db.session.add(settings)
+            db.session.flush()
+        return settings

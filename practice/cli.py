@@ -1,0 +1,10 @@
+"""Command-line entry points: `flask --app app <command>`. Each domain adds its own commands here."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from practice.auth.cli import create_user_command
+
+    app.cli.add_command(create_user_command)

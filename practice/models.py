@@ -1,0 +1,4 @@
+"""Imports every domain's models, so SQLAlchemy and Alembic see all tables."""
+from practice.audit.models import AuditEvent  # noqa: F401
+from practice.auth.models import PracticeSettings, StaffSession, User  # noqa: F401
+from practice.counselors.models import Counselor, CounselorTag, License, Service  # noqa: F401

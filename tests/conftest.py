@@ -1,0 +1,135 @@
+"""Fixtures: an app on a fresh database of each engine, its client, and a signed-in staff helper.
+
+Each test gets its own database, copied from a migrated template: a file copy on SQLite, CREATE DATABASE ...
+TEMPLATE on PostgreSQL. PostgreSQL is required (the machine and CI have it); without it the run fails loudly.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from cryptography.fernet import Fernet
+from flask_migrate import upgrade
+
+from practice import create_app
+from practice.extensions import db
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_KEY = Fernet.generate_key().decode()
+
+
+def _base_config(tmp: Path, url: str) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "test-secret-key",
+        "ENCRYPTION_KEYS": [TEST_KEY],
+        "INSTANCE_PATH": str(tmp / "instance"),
+        "UPLOAD_DIR": str(tmp / "uploads"),
+        "MAIL_OUTBOX_DIR": str(tmp / "outbox"),
+        "BASE_URL": "http://practice.test",
+        "WTF_CSRF_ENABLED": False,  # tests/test_security.py turns it on to prove it works
+        "RATELIMIT_ENABLED": False,  # tests/auth/test_login.py turns it on
+        "SERVER_NAME": None,
+    }
+
+
+def _pg(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _pg_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def _migrate(tmp: Path, url: str) -> None:
+    app = create_app(_base_config(tmp, url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("sqlite-template")
+    path = tmp / "template.sqlite3"
+    _migrate(tmp, f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(tmp_path_factory):
+    try:
+        _pg("SELECT 1")
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required for the test suite and is not reachable at {PG_ADMIN_URL}: {exc}. "
+                    "Start it (see README, 'Services') or set TEST_POSTGRES_URL.", pytrace=False)
+    name = f"practice_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _pg(f'CREATE DATABASE "{name}"')
+    _migrate(tmp_path_factory.mktemp("pg-template"), _pg_url(name))
+    yield name
+    _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """A fresh, migrated database of each engine for every test that asks for one."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"practice_t_{uuid.uuid4().hex[:12]}"
+    _pg(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _pg_url(name)
+    _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def app_config(tmp_path, database_url) -> dict:
+    """Override keys here (in a test module's own fixture) before `app` is built."""
+    return _base_config(tmp_path, database_url)
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    """Sign in and out through the real forms, as a person would."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email: str, password: str = "correct horse battery staple", *, follow_redirects=False):
+        return self._client.post("/staff/login", data={"email": email, "password": password},
+                                 follow_redirects=follow_redirects)
+
+    def logout(self):
+        return self._client.post("/staff/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)

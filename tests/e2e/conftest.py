@@ -1,0 +1,88 @@
+"""Browser tests: the real app served on localhost, driven by Debian's Chromium through Playwright.
+
+One server and one browser for the whole session; each test gets a fresh browser context (cookies, storage).
+The server runs on SQLite seeded with the demo practice, as `make run` does.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from practice import create_app
+from practice.extensions import db
+from tests.conftest import _base_config
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+# Chromium in this sandbox: no GPU, no sandbox as root, and no background calls to the closed network.
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory, sqlite_template):
+    tmp = tmp_path_factory.mktemp("live")
+    db_path = tmp / "live.sqlite3"
+    shutil.copyfile(sqlite_template, db_path)
+    config = _base_config(tmp, f"sqlite:///{db_path}")
+    config["TESTING"] = False  # behave as served, with real error pages
+    app = create_app(config)
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    live_app.config["BASE_URL"] = base
+    yield base
+    server.shutdown()
+    with live_app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is required for browser tests and was not found at {CHROMIUM}. "
+                    "Install Debian's package: apt-get install chromium (make test does this as root).",
+                    pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server, timezone_id="America/Chicago", locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the current page, as readable lines."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    found = []
+    for violation in results.response["violations"]:
+        if violation["impact"] in ("serious", "critical"):
+            targets = [" ".join(node["target"]) for node in violation["nodes"]][:5]
+            found.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
+    return found
