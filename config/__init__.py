@@ -61,6 +61,10 @@ ENVIRONMENT: dict[str, Callable[[str], Any]] = {
     "LOGIN_RATE_LIMIT": str,
     "STAFF_SESSION_IDLE_MINUTES": _int,
     "STAFF_SESSION_MAX_HOURS": _int,
+    "FEED_REFRESH_MINUTES": _int,
+    "FEED_MAX_BYTES": _int,
+    "FEED_ALLOWED_NETWORKS": _list,
+    "WORKER_INTERVAL_SECONDS": _int,
 }
 
 

@@ -49,3 +49,14 @@ PASSWORD_MAX_LENGTH = 1024  # long passphrases are welcome; this only stops abus
 
 WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+# Counselors' own calendar feeds (imported busy times).
+FEED_REFRESH_MINUTES = 15
+FEED_MAX_BYTES = 5 * 1024 * 1024
+FEED_TIMEOUT_SECONDS = 10
+# Networks a feed may be fetched from although they are not public (tests, on-premises calendar servers).
+FEED_ALLOWED_NETWORKS: list[str] = []
+FEED_IMPORT_DAYS = 366
+
+# `flask worker`: seconds between rounds of due jobs.
+WORKER_INTERVAL_SECONDS = 5

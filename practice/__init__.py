@@ -84,11 +84,14 @@ def _register_blueprints(app: Flask) -> None:
     from practice.api.views import bp as api_bp
     from practice.auth.views import bp as auth_bp
     from practice.counselors.views import bp as counselors_bp
+    from practice.scheduling.api import bp as scheduling_api_bp
+    from practice.scheduling.views import bp as scheduling_bp
     from practice.web.views import bp as web_bp
 
-    for bp in (web_bp, auth_bp, counselors_bp, api_bp):
+    for bp in (web_bp, auth_bp, counselors_bp, scheduling_bp, api_bp, scheduling_api_bp):
         app.register_blueprint(bp)
-    csrf.exempt(api_bp)  # the JSON API takes no cookies for its writes; tokens travel in the body
+    csrf.exempt(api_bp)
+    csrf.exempt(scheduling_api_bp)  # the JSON API takes no cookies for its writes; tokens travel in the body
 
 
 def _register_cli(app: Flask) -> None:

@@ -6,5 +6,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from practice.auth.cli import create_user_command
+    from practice.worker import worker_command
 
     app.cli.add_command(create_user_command)
+    app.cli.add_command(worker_command)

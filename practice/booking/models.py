@@ -1,0 +1,64 @@
+"""Bookings of a counselor's time.
+
+A live booking (held, pending_payment, confirmed) never overlaps another live booking of the same counselor,
+the service's buffer after it included. The database refuses it by itself (see migration 0002): on PostgreSQL
+an exclusion constraint over (counselor, [starts_at, blocked_until)); on SQLite the booking service takes the
+write lock (BEGIN IMMEDIATE) before it checks. A check in Python alone is not enough.
+"""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from practice.clock import now
+from practice.counselors.models import Counselor, Service
+from practice.extensions import db
+
+
+class BookingStatus(str, enum.Enum):
+    held = "held"  # slot reserved while the client finishes; expires at hold_expires_at
+    pending_payment = "pending_payment"
+    confirmed = "confirmed"
+    completed = "completed"
+    no_show = "no_show"
+    cancelled = "cancelled"
+
+
+LIVE_STATUSES = (BookingStatus.held, BookingStatus.pending_payment, BookingStatus.confirmed)
+
+
+class Booking(db.Model):
+    __tablename__ = "booking"
+    __table_args__ = (
+        CheckConstraint("starts_at < ends_at AND ends_at <= blocked_until", name="range"),
+        Index("ix_booking_counselor_live", "counselor_id", "blocked_until", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    counselor_id: Mapped[int] = mapped_column(ForeignKey("counselor.id", ondelete="RESTRICT"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="RESTRICT"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    # ends_at plus the service's buffer: the time this booking keeps from others.
+    blocked_until: Mapped[datetime]
+    status: Mapped[BookingStatus] = mapped_column(
+        Enum(BookingStatus, name="booking_status", native_enum=False, length=20,
+             values_callable=lambda e: [m.value for m in e], validate_strings=True)
+    )
+    hold_expires_at: Mapped[datetime | None]
+    client_timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Bumped on every change a calendar app must see (reschedule, cancel): iCalendar SEQUENCE.
+    ics_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+    counselor: Mapped[Counselor] = relationship()
+    service: Mapped[Service] = relationship()
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES

@@ -1,0 +1,67 @@
+"""`flask --app app worker`: runs the background jobs in rounds until stopped.
+
+Each job is a function of `now` that does whatever is due and returns how much it did. State lives in the
+database, so any number of workers can run, and a worker that dies loses nothing.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from typing import Callable
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from practice import clock
+from practice.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def jobs() -> dict[str, Callable]:
+    from practice.scheduling.feeds import refresh_due_feeds
+
+    return {"refresh calendar feeds": refresh_due_feeds}
+
+
+def run_round(now=None) -> dict[str, int]:
+    """One round of every job; a job that fails is logged and the others still run."""
+    done = {}
+    for name, job in jobs().items():
+        try:
+            done[name] = job(now=now or clock.now())
+        except Exception:  # noqa: BLE001 - one broken job must not stop the others
+            db.session.rollback()
+            log.exception("job %r failed", name)
+            done[name] = -1
+    db.session.remove()
+    return done
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run one round of due jobs and exit (for cron or tests).")
+@with_appcontext
+def worker_command(once: bool) -> None:
+    """Run background jobs: calendar feed refresh, and more as the practice grows."""
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    interval = current_app.config["WORKER_INTERVAL_SECONDS"]
+    click.echo(f"worker: running {', '.join(jobs())} every {interval}s" if not once else "worker: one round")
+    while True:
+        done = run_round()
+        if any(done.values()):
+            click.echo("worker: " + ", ".join(f"{name}: {count}" for name, count in done.items() if count))
+        if once or stopping:
+            return
+        for _ in range(interval * 10):
+            if stopping:
+                return
+            time.sleep(0.1)

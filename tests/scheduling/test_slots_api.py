@@ -1,0 +1,169 @@
+"""GET /api/v1/counselors/{slug}/slots: the engine wired to the database, in the viewer's zone."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import event
+
+from practice import clock
+from practice.booking.models import BookingStatus
+from practice.extensions import db
+from practice.scheduling.models import DateOverride, ExternalBusy, CalendarFeed, TimeOff
+from tests.factories import make_counselor
+from tests.scheduling.helpers import add_booking, give_hours
+
+# Monday 2026-12-07, 06:00 UTC: before a New York working day.
+NOW = datetime(2026, 12, 7, 6, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+
+
+@pytest.fixture
+def counselor(app):
+    c = make_counselor(slug="ana", timezone="America/New_York")
+    give_hours(c, {0: [("09:00", "12:00")], 1: [("13:00", "15:00")]})
+    return c
+
+
+def starts(response):
+    return [slot["start"] for slot in response.get_json()["slots"]]
+
+
+def test_slots_are_in_the_viewers_zone_with_offsets(client, counselor):
+    response = client.get("/api/v1/counselors/ana/slots?service=individual-trial&from=2026-12-07&to=2026-12-07"
+                          "&tz=America/Los_Angeles")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["timezone"] == "America/Los_Angeles"
+    # 30-minute trial, 10-minute buffer applies only around bookings; 9:00-12:00 New York = 6:00-9:00 LA.
+    assert starts(response) == ["2026-12-07T06:00:00-08:00", "2026-12-07T06:30:00-08:00",
+                                "2026-12-07T07:00:00-08:00", "2026-12-07T07:30:00-08:00",
+                                "2026-12-07T08:00:00-08:00", "2026-12-07T08:30:00-08:00"]
+    assert body["slots"][0]["end"] == "2026-12-07T06:30:00-08:00"
+
+
+def test_booking_and_its_buffer_block_slots(client, counselor):
+    service = counselor.services[0]  # individual trial, 30 min, buffer 10
+    add_booking(counselor, service, datetime(2026, 12, 7, 15, 0, tzinfo=timezone.utc))  # 10:00-10:30 NY
+    response = client.get("/api/v1/counselors/ana/slots?service=individual-trial&from=2026-12-07&to=2026-12-07"
+                          "&tz=America/New_York")
+    # 9:30 would end at 10:00, but the buffer needs 10 minutes before the booking; 10:30 is inside its buffer.
+    assert starts(response) == ["2026-12-07T09:00:00-05:00", "2026-12-07T11:00:00-05:00",
+                                "2026-12-07T11:30:00-05:00"]
+
+
+def test_expired_hold_does_not_block(client, counselor):
+    service = counselor.services[0]
+    add_booking(counselor, service, datetime(2026, 12, 7, 14, 0, tzinfo=timezone.utc), status=BookingStatus.held,
+                hold_expires_at=NOW - timedelta(minutes=1))
+    response = client.get("/api/v1/counselors/ana/slots?service=individual-trial&from=2026-12-07&to=2026-12-07"
+                          "&tz=America/New_York")
+    assert "2026-12-07T09:00:00-05:00" in starts(response)
+
+
+def test_cancelled_booking_does_not_block(client, counselor):
+    service = counselor.services[0]
+    add_booking(counselor, service, datetime(2026, 12, 7, 14, 0, tzinfo=timezone.utc), status=BookingStatus.cancelled)
+    response = client.get("/api/v1/counselors/ana/slots?service=individual-trial&from=2026-12-07&to=2026-12-07"
+                          "&tz=America/New_York")
+    assert "2026-12-07T09:00:00-05:00" in starts(response)
+
+
+def test_external_busy_blocks_availability(client, counselor):
+    feed = CalendarFeed(counselor_id=counselor.id, url="https://calendar.example/private.ics")
+    db.session.add(feed)
+    db.session.flush()
+    db.session.add(ExternalBusy(feed_id=feed.id, counselor_id=counselor.id,
+                                starts_at=datetime(2026, 12, 7, 14, 0, tzinfo=timezone.utc),
+                                ends_at=datetime(2026, 12, 7, 16, 0, tzinfo=timezone.utc)))
+    db.session.commit()
+    response = client.get("/api/v1/counselors/ana/slots?service=individual-trial&from=2026-12-07&to=2026-12-07"
+                          "&tz=America/New_York")
+    assert starts(response) == ["2026-12-07T11:30:00-05:00"]  # 9-11 busy, 11:00 inside the busy buffer
+
+
+def test_partial_day_time_off_blocks_only_that_range(client, counselor):
+    db.session.add(TimeOff(counselor_id=counselor.id, starts_at=datetime(2026, 12, 7, 15, 0, tzinfo=timezone.utc),
+                           ends_at=datetime(2026, 12, 7, 16, 0, tzinfo=timezone.utc)))
+    db.session.commit()
+    response = client.get("/api/v1/counselors/ana/slots?service=individual-trial&from=2026-12-07&to=2026-12-07"
+                          "&tz=America/New_York")
+    assert starts(response) == ["2026-12-07T09:00:00-05:00", "2026-12-07T09:30:00-05:00",
+                                "2026-12-07T11:00:00-05:00", "2026-12-07T11:30:00-05:00"]
+
+
+def test_date_override_replaces_weekly_hours(client, counselor):
+    from datetime import date, time
+
+    db.session.add(DateOverride(counselor_id=counselor.id, day=date(2026, 12, 7), start_time=time(16),
+                                end_time=time(17)))
+    db.session.add(DateOverride(counselor_id=counselor.id, day=date(2026, 12, 8)))  # day off
+    db.session.commit()
+    response = client.get("/api/v1/counselors/ana/slots?service=individual-trial&from=2026-12-07&to=2026-12-08"
+                          "&tz=America/New_York")
+    assert starts(response) == ["2026-12-07T16:00:00-05:00", "2026-12-07T16:30:00-05:00"]
+
+
+def test_afternoon_hours_not_shifted_on_dst_change_date(client, app, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 3, 1, tzinfo=timezone.utc))
+    c = make_counselor(slug="dst", timezone="America/New_York")
+    give_hours(c, {6: [("13:00", "14:00")]})  # Sundays; 2026-03-08 is the spring-forward Sunday
+    response = client.get("/api/v1/counselors/dst/slots?service=individual-trial&from=2026-03-08&to=2026-03-15"
+                          "&tz=America/New_York")
+    assert starts(response) == ["2026-03-08T13:00:00-04:00", "2026-03-08T13:30:00-04:00",
+                                "2026-03-15T13:00:00-04:00", "2026-03-15T13:30:00-04:00"]
+
+
+def test_bad_parameters_are_422_with_field_errors(client, counselor):
+    cases = {
+        "tz=Mars/Olympus": "tz",
+        "from=2026-13-01": "from",
+        "from=2026-12-07&to=2026-12-01": "to",
+        "from=2026-12-01&to=2027-06-01": "to",
+        "service=nope": "service",
+    }
+    for query, field in cases.items():
+        response = client.get(f"/api/v1/counselors/ana/slots?{query}")
+        assert response.status_code == 422, query
+        assert list(response.get_json()["errors"]) == [field]
+
+
+def test_unknown_counselor_is_404(client, app):
+    assert client.get("/api/v1/counselors/nobody/slots").status_code == 404
+    assert client.get("/api/v1/counselors/nobody/slots?tz=UTC").status_code == 404
+
+
+def _count_queries(app, fn) -> int:
+    count = 0
+
+    def before(*_args, **_kwargs):
+        nonlocal count
+        count += 1
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    return count
+
+
+def test_query_count_does_not_grow_with_bookings(client, app):
+    few, many = make_counselor(slug="few"), make_counselor(slug="many")
+    for c, n in ((few, 10), (many, 1000)):
+        give_hours(c, {d: [("08:00", "20:00")] for d in range(7)})
+        service = c.services[0]
+        db.session.add_all(
+            __import__("practice.booking.models", fromlist=["Booking"]).Booking(
+                counselor_id=c.id, service_id=service.id, status=BookingStatus.confirmed,
+                starts_at=NOW + timedelta(hours=i), ends_at=NOW + timedelta(hours=i, minutes=30),
+                blocked_until=NOW + timedelta(hours=i, minutes=40))
+            for i in range(n))
+    db.session.commit()
+    db.session.expire_all()
+    url = "/api/v1/counselors/{}/slots?service=individual-trial&from=2026-12-07&to=2027-01-05&tz=UTC"
+    queries_few = _count_queries(app, lambda: client.get(url.format("few")))
+    queries_many = _count_queries(app, lambda: client.get(url.format("many")))
+    assert queries_few == queries_many <= 3
