@@ -6,7 +6,9 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from practice.auth.cli import create_user_command
+    from practice.intake.cli import intake_group
     from practice.worker import worker_command
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(intake_group)
