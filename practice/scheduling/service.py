@@ -215,19 +215,31 @@ def slots_for(counselor_slug: str, service_slug: str | None, *, start_day: date,
 
 def next_available(counselors: list[Counselor], *, format: str, now: datetime,
                    days: int = 60) -> list[tuple[Counselor, Service, engine.Interval]]:
-    """The earliest free trial slot of each counselor (of that format) who has one, earliest first."""
-    window = engine.Interval(now, now + timedelta(days=days))
+    """The earliest free trial slot of each counselor (of that format) who has one, earliest first.
+
+    Looks a few days ahead first and widens only for counselors still without a slot, so the usual case
+    reads a few days of busy rows rather than two months of them.
+    """
     candidates = [(c, s) for c in counselors for s in c.active_services if s.format == format and s.is_trial]
     if not candidates:
         return []
     ids = sorted({c.id for c, _ in candidates})
     policies = {p.counselor_id: p for p in db.session.scalars(
         select(SchedulingPolicy).where(SchedulingPolicy.counselor_id.in_(ids)))}
-    schedules = load_schedules([c for c, _ in candidates], window=window, now=now, policies=policies)
-    found = []
-    for counselor, service in candidates:
-        first = schedules[counselor.id].free_slots(service, window=window, now=now, limit=1)
-        if first:
-            found.append((counselor, service, first[0]))
+    found: list[tuple[Counselor, Service, engine.Interval]] = []
+    searched_until = now
+    for reach in (3, 14, days):
+        if not candidates or searched_until >= now + timedelta(days=days):
+            break
+        window = engine.Interval(searched_until, now + timedelta(days=reach))
+        schedules = load_schedules([c for c, _ in candidates], window=window, now=now, policies=policies)
+        remaining = []
+        for counselor, service in candidates:
+            first = schedules[counselor.id].free_slots(service, window=window, now=now, limit=1)
+            if first:
+                found.append((counselor, service, first[0]))
+            else:
+                remaining.append((counselor, service))
+        candidates, searched_until = remaining, window.end
     found.sort(key=lambda item: item[2].start)
     return found
