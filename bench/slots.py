@@ -199,6 +199,8 @@ def run(label: str, url: str, tmp: Path) -> None:
             db.session.expire_all()
 
         next_ms = timed(first_available, runs=50)
+        db.session.remove()
+        db.engine.dispose()  # no connection left open on the database main() drops next
 
     e30, e90 = statistics.median(endpoint_30), statistics.median(endpoint_90)
     print(f"\n== {label}: {COUNSELORS} counselors, {BOOKINGS:,} bookings, {BUSY:,} busy events, {HORIZON_DAYS}-day horizon")
@@ -227,7 +229,6 @@ def main() -> None:
             try:
                 run("PostgreSQL", admin.rsplit("/", 1)[0] + "/" + name, tmp)
             finally:
-                db.session.remove()
                 with psycopg.connect(admin, autocommit=True) as conn:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

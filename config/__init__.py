@@ -65,6 +65,12 @@ ENVIRONMENT: dict[str, Callable[[str], Any]] = {
     "FEED_MAX_BYTES": _int,
     "FEED_ALLOWED_NETWORKS": _list,
     "WORKER_INTERVAL_SECONDS": _int,
+    "MAIL_DELIVERY": str,
+    "MAIL_MAX_ATTEMPTS": _int,
+    "BOOKING_HOLD_MINUTES": _int,
+    "CANCELLATION_NOTICE_HOURS": _int,
+    "BOOKING_RATE_LIMIT": str,
+    "EMBED_ALLOWED_ORIGINS": _list,
 }
 
 

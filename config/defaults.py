@@ -60,3 +60,16 @@ FEED_IMPORT_DAYS = 366
 
 # `flask worker`: seconds between rounds of due jobs.
 WORKER_INTERVAL_SECONDS = 5
+
+# Booking.
+BOOKING_HOLD_MINUTES = 10  # a slot is held this long while the client finishes
+CANCELLATION_NOTICE_HOURS = 24  # free cancellation and rescheduling until this long before the session
+BOOKING_RATE_LIMIT = "20 per minute;200 per hour"  # per address, on the booking and manage endpoints
+# Websites that may show the booking flow in a frame (/embed.js), as origins: ["https://www.example-practice.com"].
+EMBED_ALLOWED_ORIGINS: list[str] = []
+
+# Email (practice/notify). How delivery starts once the transaction that queued a message commits:
+# "queue" (an RQ job on REDIS_URL), "thread" (a background thread in the web process), "inline" (before
+# commit() returns; tests) or "none" (only `flask worker`'s sweep). Empty: "queue" with REDIS_URL, else "thread".
+MAIL_DELIVERY = ""
+MAIL_MAX_ATTEMPTS = 8  # temporary failures are retried after 1, 2, 4 ... minutes (at most an hour apart)

@@ -12,3 +12,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(intake_group)
+    from practice.demo import seed_demo_command; app.cli.add_command(seed_demo_command)

@@ -97,9 +97,21 @@ def app_config(tmp_path, database_url) -> dict:
     return _base_config(tmp_path, database_url)
 
 
+def _fresh_g(sender, **_extra):
+    """The test holds an app context for the whole test, and requests reuse it; give each request its own `g`
+    so nothing (Flask-Login's cached user above all) leaks from one request to the next."""
+    from flask import g
+
+    for key in list(g):
+        g.pop(key, None)
+
+
 @pytest.fixture
 def app(app_config):
+    from flask import request_started
+
     app = create_app(app_config)
+    request_started.connect(_fresh_g, app)
     with app.app_context():
         yield app
         db.session.remove()

@@ -6,7 +6,8 @@ from practice.auth.access import PUBLIC, declared_access
 from tests.conftest import _base_config
 
 # Routes that are meant to be public. Adding one here is a decision, reviewed like any other.
-PUBLIC_PREFIXES = ("/", "/healthz", "/counselors", "/photos/", "/static/", "/api/v1/", "/staff/login")
+PUBLIC_PREFIXES = ("/", "/healthz", "/counselors", "/photos/", "/static/", "/api/v1/", "/staff/login",
+                   "/book", "/bookings/", "/embed", "/embed.js", "/policies")
 
 
 @pytest.fixture(scope="module")

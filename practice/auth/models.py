@@ -12,6 +12,7 @@ from practice.crypto import EncryptedText
 from practice.extensions import db
 
 ROLES = ("admin", "frontdesk", "counselor")
+DEFAULT_PRACTICE_NAME = "Harbor Trust Counseling"
 ROLE_LABELS = {"admin": "Admin", "frontdesk": "Front desk", "counselor": "Counselor"}
 
 
@@ -89,14 +90,19 @@ class PracticeSettings(db.Model):
     __tablename__ = "practice_settings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    practice_name: Mapped[str] = mapped_column(String(120), default="Harbor Trust Counseling")
+    practice_name: Mapped[str] = mapped_column(String(120), default=DEFAULT_PRACTICE_NAME)
     require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @classmethod
     def current(cls) -> PracticeSettings:
+        """The saved settings, or the defaults when none were saved yet. Reading never writes."""
+        return db.session.get(cls, 1) or cls(id=1, practice_name=DEFAULT_PRACTICE_NAME, require_two_factor=False)
+
+    @classmethod
+    def for_update(cls) -> PracticeSettings:
+        """The row to change, added to the session when it did not exist yet."""
         settings = db.session.get(cls, 1)
         if settings is None:
-            settings = cls(id=1)
+            settings = cls(id=1, practice_name=DEFAULT_PRACTICE_NAME, require_two_factor=False)
             db.session.add(settings)
-            db.session.flush()
         return settings

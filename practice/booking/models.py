@@ -11,7 +11,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.clock import now
@@ -55,10 +55,69 @@ class Booking(db.Model):
     ics_sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+    confirmed_at: Mapped[datetime | None]
+    policies_accepted_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(10))  # client, staff, system
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
 
     counselor: Mapped[Counselor] = relationship()
     service: Mapped[Service] = relationship()
+    participants: Mapped[list[Participant]] = relationship(back_populates="booking", cascade="all, delete-orphan",
+                                                           order_by="Participant.role")
 
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    def participant(self, role: str) -> Participant | None:
+        return next((p for p in self.participants if p.role == role), None)
+
+
+class Client(db.Model):
+    """A person who booked, or was invited as a partner. No account: they act through signed links."""
+
+    __tablename__ = "client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)  # lower-case; not unique: a new row per booking
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    state: Mapped[str | None] = mapped_column(String(2))  # state of residence (licensure)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Participant(db.Model):
+    """A person's place on a booking: the client who booked, or the partner of a couple booking."""
+
+    __tablename__ = "booking_participant"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "role"),
+        CheckConstraint("role IN ('client', 'partner')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="RESTRICT"), index=True)
+    role: Mapped[str] = mapped_column(String(10))
+
+    booking: Mapped[Booking] = relationship(back_populates="participants")
+    client: Mapped[Client] = relationship()
+    tokens: Mapped[list[ManageToken]] = relationship(back_populates="participant", cascade="all, delete-orphan")
+
+
+class ManageToken(db.Model):
+    """A link's secret: random, 192 bits, stored only as its SHA-256. Revoked on cancel or when re-issued."""
+
+    __tablename__ = "manage_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("booking_participant.id", ondelete="CASCADE"),
+                                                index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))  # cancelled, reissued
+
+    participant: Mapped[Participant] = relationship(back_populates="tokens")

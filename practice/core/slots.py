@@ -41,6 +41,7 @@ import bisect
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import chain
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,9 +54,12 @@ __all__ = [
     "TimeRange",
     "WeeklyHours",
     "first_free_slot",
+    "free_slot_starts",
     "free_slots",
+    "from_micros",
     "local_day_bounds",
     "local_range_to_utc",
+    "to_micros",
     "zone_info",
 ]
 
@@ -65,6 +69,9 @@ TimeRange = tuple[time, time]
 _ZERO = timedelta(0)
 _ONE_DAY = timedelta(days=1)
 _EPSILON = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_ORDINAL = _EPOCH.toordinal()
+_DAY_MICROS = 86_400_000_000
 
 
 class InvalidSchedule(ValueError):
@@ -90,6 +97,11 @@ class Interval:
     end: datetime
 
     def __post_init__(self) -> None:
+        start, end = self.start, self.end
+        # Fast path for values that are already UTC datetimes (everything read from the database).
+        if (type(start) is datetime and type(end) is datetime and start.tzinfo is UTC and end.tzinfo is UTC
+                and start < end):
+            return
         start = _require_aware("Interval.start", self.start)
         end = _require_aware("Interval.end", self.end)
         # Convert before comparing: Python compares two datetimes sharing a tzinfo
@@ -332,11 +344,25 @@ def local_range_to_utc(zone: str | ZoneInfo, day: date, start: time, end: time) 
 
 
 # --------------------------------------------------------------------------- engine
+#
+# The engine works on one integer time line, microseconds since the Unix epoch (UTC): exact (a datetime has
+# microsecond resolution), and an order of magnitude cheaper than datetime arithmetic in the per-slot loop.
+# Datetimes are turned into integers on the way in and back on the way out.
 
 
-def _merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+def to_micros(instant: datetime) -> int:
+    """An aware instant as integer microseconds since the Unix epoch."""
+    return (instant - _EPOCH) // _EPSILON
+
+
+def from_micros(micros: int) -> datetime:
+    """The UTC datetime of integer microseconds since the Unix epoch (inverse of :func:`to_micros`)."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def _merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sort and merge overlapping or touching ``(start, end)`` pairs."""
-    merged: list[tuple[datetime, datetime]] = []
+    merged: list[tuple[int, int]] = []
     for start, end in sorted(intervals):
         if merged and start <= merged[-1][1]:
             if end > merged[-1][1]:
@@ -400,6 +426,40 @@ def free_slots(
     ``limit`` stops after that many slots (the earliest ones); ``limit=1`` makes
     "next available" cheap.  Raises :class:`InvalidSchedule` for invalid input.
     """
+    starts = free_slot_starts(
+        hours, window=window, now=now, duration=duration, step=step, bookings=bookings,
+        external_busy=external_busy, time_off=time_off, overrides=overrides, buffer=buffer,
+        notice=notice, horizon=horizon, max_per_day=max_per_day, limit=limit,
+    )
+    slots = []
+    for micros in starts:
+        start = from_micros(micros)
+        slots.append(_trusted_interval(start, start + duration))
+    return slots
+
+
+def free_slot_starts(
+    hours: WeeklyHours,
+    *,
+    window: Interval,
+    now: datetime,
+    duration: timedelta,
+    step: timedelta,
+    bookings: Sequence[Interval] = (),
+    external_busy: Sequence[Interval] = (),
+    time_off: Sequence[Interval] = (),
+    overrides: Sequence[DateOverride] = (),
+    buffer: timedelta = _ZERO,
+    notice: timedelta = _ZERO,
+    horizon: timedelta | None = None,
+    max_per_day: int | None = None,
+    limit: int | None = None,
+) -> list[int]:
+    """The starts of the slots :func:`free_slots` returns, as :func:`to_micros` integers.
+
+    Same arguments, rules and errors; for callers that format many slots and would
+    only take the Intervals apart again (each slot ends ``duration`` after its start).
+    """
     if not isinstance(hours, WeeklyHours):
         raise InvalidSchedule(f"hours must be WeeklyHours, got {type(hours).__name__}")
     if not isinstance(window, Interval):
@@ -428,93 +488,123 @@ def free_slots(
 
     # Everything that blocks a slot, expressed as ranges the slot itself must avoid:
     # widening busy intervals by the buffer is the same as widening the slot.
+    pad = buffer // _EPSILON
     blocked = _merge(
         chain(
-            ((b.start - buffer, b.end + buffer) for b in chain(bookings, external_busy)),
-            ((t.start, t.end) for t in time_off),
+            ((to_micros(b.start) - pad, to_micros(b.end) + pad) for b in chain(bookings, external_busy)),
+            ((to_micros(t.start), to_micros(t.end)) for t in time_off),
         )
     )
-    blocked_ends = [end for _, end in blocked]
+    grid = _Grid(
+        blocked=blocked, blocked_ends=[end for _, end in blocked],
+        earliest=to_micros(earliest), latest=to_micros(latest),
+        duration=duration // _EPSILON, step=step // _EPSILON,
+    )
 
     tz = hours.tz
     per_day: Counter[date] | None = None
     if max_per_day is not None:
         per_day = Counter(b.start.astimezone(tz).date() for b in bookings)
 
-    starts: list[datetime] = []
+    starts: list[int] = []
     # One local date of margin on each side: cheap, and robust to zones whose wall
     # date is not monotonic around a transition near midnight.
     day = earliest.astimezone(tz).date() - _ONE_DAY
     last_day = latest.astimezone(tz).date() + _ONE_DAY
     while day <= last_day:
-        if per_day is None or per_day[day] < max_per_day:  # type: ignore[operator]
-            day_starts = _day_slot_starts(
-                tz, day, hours.ranges_on(day, overrides_by_date),
-                blocked, blocked_ends, earliest, latest, duration, step,
-            )
-            starts.extend(day_starts)
+        ranges = hours.ranges_on(day, overrides_by_date)
+        if ranges and (per_day is None or per_day[day] < max_per_day):  # type: ignore[operator]
+            starts.extend(grid.day_starts(tz, day, ranges))
             if limit is not None and len(starts) >= limit:
                 break
         day += _ONE_DAY
     if limit is not None:
         del starts[limit:]
-    return [_trusted_interval(start, start + duration) for start in starts]
-
-
-def _day_slot_starts(
-    tz: ZoneInfo,
-    day: date,
-    ranges: tuple[TimeRange, ...],
-    blocked: list[tuple[datetime, datetime]],
-    blocked_ends: list[datetime],
-    earliest: datetime,
-    latest: datetime,
-    duration: timedelta,
-    step: timedelta,
-) -> list[datetime]:
-    """Sorted slot starts for one local date."""
-    starts: list[datetime] = []
-    for range_start, range_end in ranges:
-        pieces = _wall_range_pieces(tz, day, range_start, range_end)
-        if not pieces:
-            continue
-        anchor = pieces[0][0]  # the grid of this range starts at its first real instant
-        for piece_start, piece_end in pieces:
-            if piece_end <= earliest or piece_start > latest:
-                continue
-            for free_start, free_end in _free_parts(piece_start, piece_end, blocked, blocked_ends):
-                low = max(free_start, earliest)
-                high = min(free_end - duration, latest)
-                if low > high:
-                    continue
-                # First grid point at or after `low` (ceil division on timedeltas).
-                start = anchor + -((anchor - low) // step) * step
-                while start <= high:
-                    starts.append(start)
-                    start += step
-    # Ranges are sorted by wall time; only partly repeated (fall-back) hours can make
-    # their UTC pieces interleave, and sorting an already sorted list is nearly free.
-    starts.sort()
     return starts
 
 
-def _free_parts(
-    start: datetime,
-    end: datetime,
-    blocked: list[tuple[datetime, datetime]],
-    blocked_ends: list[datetime],
-) -> Iterable[tuple[datetime, datetime]]:
-    """``[start, end)`` minus the sorted, merged ``blocked`` ranges."""
-    index = bisect.bisect_right(blocked_ends, start)  # first blocked range ending after `start`
-    cursor = start
-    while index < len(blocked) and blocked[index][0] < end:
-        blocked_start, blocked_end = blocked[index]
-        if blocked_start > cursor:
-            yield cursor, blocked_start
-        cursor = max(cursor, blocked_end)
-        index += 1
-    if cursor < end:
-        yield cursor, end
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """One query's fixed inputs, in microseconds: what is blocked and which starts are allowed."""
+
+    blocked: list[tuple[int, int]]  # sorted and merged
+    blocked_ends: list[int]  # the ends of `blocked`, for bisecting
+    earliest: int  # earliest allowed start
+    latest: int  # latest allowed start, inclusive
+    duration: int
+    step: int
+
+    def day_starts(self, tz: ZoneInfo, day: date, ranges: tuple[TimeRange, ...]) -> list[int]:
+        """Sorted slot starts for one local date."""
+        starts: list[int] = []
+        offset = _steady_offset(tz, day)
+        if offset is not None:  # the usual day: one offset throughout, so plain arithmetic
+            midnight = (day.toordinal() - _EPOCH_ORDINAL) * _DAY_MICROS - offset
+            for range_start, range_end in _ranges_micros(ranges):
+                start = midnight + range_start
+                self._add_starts(starts, start, start, midnight + range_end)
+            return starts  # sorted: the ranges are, and one offset keeps their order
+        for range_start, range_end in ranges:  # a change nearby: the general rules of the module docstring
+            pieces = _wall_range_pieces(tz, day, range_start, range_end)
+            if pieces:
+                anchor = to_micros(pieces[0][0])  # the grid of this range starts at its first real instant
+                for piece_start, piece_end in pieces:
+                    self._add_starts(starts, anchor, to_micros(piece_start), to_micros(piece_end))
+        # Only partly repeated (fall-back) hours can make the pieces of two ranges interleave.
+        starts.sort()
+        return starts
+
+    def _add_starts(self, starts: list[int], anchor: int, start: int, end: int) -> None:
+        """Append the free grid points ``anchor + k * step`` of ``[start, end)``."""
+        if end <= self.earliest or start > self.latest:
+            return
+        for free_start, free_end in self._free_parts(start, end):
+            low = max(free_start, self.earliest)
+            high = min(free_end - self.duration, self.latest)
+            if low <= high:
+                first = anchor + -((anchor - low) // self.step) * self.step  # first grid point >= low
+                starts.extend(range(first, high + 1, self.step))
+
+    def _free_parts(self, start: int, end: int) -> Iterable[tuple[int, int]]:
+        """``[start, end)`` minus the blocked ranges."""
+        blocked = self.blocked
+        index = bisect.bisect_right(self.blocked_ends, start)  # first blocked range ending after `start`
+        cursor = start
+        while index < len(blocked) and blocked[index][0] < end:
+            blocked_start, blocked_end = blocked[index]
+            if blocked_start > cursor:
+                yield cursor, blocked_start
+            cursor = max(cursor, blocked_end)
+            index += 1
+        if cursor < end:
+            yield cursor, end
+
+
+# The two helpers below are pure functions of a zone and a date, or of wall times, asked the same questions
+# for every request; remembering the answers takes them off the per-day path.
+
+@lru_cache(maxsize=8192)
+def _steady_offset(tz: ZoneInfo, day: date) -> int | None:
+    """The UTC offset in microseconds that holds for every wall time of ``day``, or None.
+
+    None when the offset changes during the date or its midnight is skipped or repeated.
+    If the offsets at both midnights agree there was no change in between: a zone
+    changes at most once within ~26 hours (see the module docstring).
+    """
+    offset, second = _fold_offsets(tz, day, time(0))
+    if offset == second and _fold_offsets(tz, day + _ONE_DAY, time(0)) == (offset, offset):
+        return offset // _EPSILON
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _ranges_micros(ranges: tuple[TimeRange, ...]) -> tuple[tuple[int, int], ...]:
+    """Wall-clock ranges as microseconds since midnight."""
+    return tuple((_time_micros(start), _time_micros(end)) for start, end in ranges)
+
+
+def _time_micros(wall: time) -> int:
+    return ((wall.hour * 60 + wall.minute) * 60 + wall.second) * 1_000_000 + wall.microsecond
 
 
 def first_free_slot(hours: WeeklyHours, **kwargs: object) -> Interval | None:

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
 from practice import clock
 from practice.auth.access import public
+from practice.core import slots as engine
 from practice.counselors.models import Counselor
 from practice.extensions import db
 from practice.scheduling import service
@@ -67,15 +70,15 @@ def counselor_slots(slug: str):
         return jsonify(errors=exc.errors), 422
     if result is None:
         return jsonify(error="not_found"), 404
-    tz = ZoneInfo(result.timezone)
-    return jsonify(
-        timezone=result.timezone,
-        counselor=result.counselor.slug,
-        service=result.service.slug,
-        duration_minutes=result.service.duration_minutes,
-        slots=[{"start": s.start.astimezone(tz).isoformat(), "end": s.end.astimezone(tz).isoformat()}
-               for s in result.slots],
+    about = current_app.json.dumps(
+        {"timezone": result.timezone, "counselor": result.counselor_slug, "service": result.service_slug,
+         "duration_minutes": result.duration // timedelta(minutes=1)},
+        separators=(",", ":"),
     )
+    # The slot list is nearly all of the body, so it is written directly (see slots_json) and spliced in front
+    # of the rest: the same document jsonify() would make, in a fraction of the time.
+    slots = slots_json(result.starts, result.duration // _MICROSECOND, ZoneInfo(result.timezone))
+    return current_app.response_class(f'{{"slots":{slots},{about[1:]}\n', mimetype="application/json")
 
 
 def _date_arg(name: str, default: date) -> date:
@@ -86,3 +89,70 @@ def _date_arg(name: str, default: date) -> date:
         return date.fromisoformat(raw)
     except ValueError:
         raise ScheduleInvalid({name: [f"Use a date like 2026-03-08, not {raw!r}."]}) from None
+
+
+
+# --- slots as JSON ---------------------------------------------------------------------------------------
+
+_MICROSECOND = timedelta(microseconds=1)
+_DAY = 86_400_000_000  # in microseconds, the engine's unit
+_MINUTE = 60_000_000
+_CLOCK = [f"{hour:02}:{minute:02}:00" for hour in range(24) for minute in range(60)]  # each whole minute of a day
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def slots_json(starts: list[int], duration: int, zone: ZoneInfo) -> str:
+    """The JSON array ``[{"start": ..., "end": ...}]`` of slots given as engine instants and a duration.
+
+    Each time reads ``instant.astimezone(zone).isoformat()``. A month of slots is a thousand such strings, and
+    astimezone(), isoformat() and json.dumps() for each were a third of the endpoint's time. Instead, for each
+    UTC day the slots fall on, the zone's offset is found once (a zone changes offset at most once in ~26 hours,
+    as the engine assumes, so the same offset at both ends of the day holds all day), and a string is the date
+    plus the wall clock's minute. ISO-8601 strings hold nothing JSON escapes, so they are written as they are.
+    A day with a change, or a time off the whole minute, takes the exact way.
+    """
+    items = []
+    minutes, part_minute = divmod(duration, _MINUTE)
+    day_start = day_end = 0  # the UTC day [day_start, day_end) of the last slot
+    steady: _SteadyDay | None = None
+    for start in starts:
+        if not day_start <= start < day_end:
+            day_start = start - start % _DAY
+            day_end = day_start + _DAY
+            steady = _steady_day(day_start, zone)
+        end = start + duration
+        if steady is not None and end <= day_end:
+            since, rest = divmod(start - steady.midnight, _MINUTE)  # minutes since local midnight
+            if not rest and not part_minute:
+                until = since + minutes
+                items.append(f'{{"start":"{steady.dates[since // 1440]}{_CLOCK[since % 1440]}{steady.offset}",'
+                             f'"end":"{steady.dates[until // 1440]}{_CLOCK[until % 1440]}{steady.offset}"}}')
+                continue
+        items.append(f'{{"start":"{_exact(start, zone)}","end":"{_exact(end, zone)}"}}')
+    return f"[{','.join(items)}]"
+
+
+class _SteadyDay(NamedTuple):
+    midnight: int  # the instant of local midnight at the start of the UTC day's first local date
+    dates: tuple[str, str, str]  # "YYYY-MM-DDT" of that local date and the two after it
+    offset: str  # "+HH:MM" as isoformat() writes it
+
+
+@lru_cache(maxsize=4096)  # a pure function of its arguments, asked again by every request for those days
+def _steady_day(day_start: int, zone: ZoneInfo) -> _SteadyDay | None:
+    """What every instant of the UTC day ``[day_start, day_start + 1 day]`` shares, or None if the offset changes."""
+    first, last = (engine.from_micros(day_start).astimezone(zone),
+                   engine.from_micros(day_start + _DAY).astimezone(zone))
+    offset = first.utcoffset()
+    if offset != last.utcoffset():
+        return None
+    local_day = (day_start + offset // _MICROSECOND) // _DAY  # days since the epoch, by the local calendar
+    return _SteadyDay(
+        midnight=local_day * _DAY - offset // _MICROSECOND,
+        dates=tuple(date.fromordinal(local_day + n + _EPOCH_ORDINAL).isoformat() + "T" for n in range(3)),
+        offset=first.isoformat()[19:],  # what follows YYYY-MM-DDTHH:MM:SS
+    )
+
+
+def _exact(instant: int, zone: ZoneInfo) -> str:
+    return engine.from_micros(instant).astimezone(zone).isoformat()

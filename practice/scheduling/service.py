@@ -1,19 +1,20 @@
-"""Use cases for availability: free slots for a counselor, the next free slot across counselors, and editing
-a counselor's hours, overrides, time off and booking rules. The only writer of the scheduling tables.
+"""Use cases for availability: free slots for a counselor and the next free slot across counselors.
 
-Reading slots costs three queries whatever the number of bookings: the counselor with service and policy,
-the rules (weekly hours and overrides together), and everything busy (bookings, imported events, time off
-together).
+Reading slots costs two queries whatever the number of bookings: the counselor with policy and services, then
+its whole schedule (weekly hours, overrides, bookings, imported events and time off, as one union).
+
+This is the hot path of the booking pages, so it reads plain rows, never entities, through statements built once
+at import: building a statement, and the cache key SQLAlchemy derives from it, cost more than running it.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, literal, null, or_, select, union_all
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, bindparam, cast, literal_column, null, or_, select, union_all
 
 from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus
 from practice.core import slots as engine
@@ -33,6 +34,16 @@ class ScheduleInvalid(ValueError):
         self.errors = errors
 
 
+@dataclass(frozen=True, slots=True)
+class BookingRules:
+    """The numbers of a SchedulingPolicy, read as a plain row (the engine needs nothing else of it)."""
+
+    notice_minutes: int
+    horizon_days: int
+    slot_step_minutes: int
+    max_sessions_per_day: int | None
+
+
 @dataclass(frozen=True)
 class CounselorSchedule:
     """Everything the engine needs for one counselor over one window, loaded from the database."""
@@ -40,22 +51,32 @@ class CounselorSchedule:
     counselor_id: int
     hours: engine.WeeklyHours
     overrides: tuple[engine.DateOverride, ...]
-    policy: SchedulingPolicy
+    policy: SchedulingPolicy | BookingRules
     bookings: tuple[tuple[datetime, datetime, datetime], ...]  # start, end, blocked_until
     external_busy: tuple[engine.Interval, ...]
     time_off: tuple[engine.Interval, ...]
 
     def free_slots(self, service: Service, *, window: engine.Interval, now: datetime,
                    limit: int | None = None) -> list[engine.Interval]:
+        """Free slots of `service` (an entity, or any row with its duration_minutes and buffer_minutes)."""
+        return engine.free_slots(self.hours, **self._engine_arguments(service, window, now, limit))
+
+    def free_slot_starts(self, service: Service, *, window: engine.Interval, now: datetime,
+                         limit: int | None = None) -> list[int]:
+        """The same slots as their starts in engine microseconds (see engine.free_slot_starts)."""
+        return engine.free_slot_starts(self.hours, **self._engine_arguments(service, window, now, limit))
+
+    def _engine_arguments(self, service: Service, window: engine.Interval, now: datetime,
+                          limit: int | None) -> dict:
         buffer = timedelta(minutes=service.buffer_minutes)
         # A booking keeps its own buffer after it (the database guard does the same); the engine adds this
         # service's buffer once. Widen each booking by whatever its own buffer exceeds this one's, so the
         # engine never offers a start the guard would refuse.
-        bookings = [engine.Interval(start, end + max(timedelta(0), (blocked - end) - buffer))
+        bookings = [engine.Interval(start, end if blocked - end <= buffer else blocked - buffer)
                     for start, end, blocked in self.bookings]
         policy = self.policy
-        return engine.free_slots(
-            self.hours, window=window, now=now,
+        return dict(
+            window=window, now=now,
             duration=timedelta(minutes=service.duration_minutes),
             step=timedelta(minutes=policy.slot_step_minutes),
             bookings=bookings, external_busy=self.external_busy, time_off=self.time_off,
@@ -66,67 +87,114 @@ class CounselorSchedule:
         )
 
 
-def live_booking_filter(now: datetime):
-    """Bookings that hold time: live statuses, except holds that have run out."""
+def live_booking_filter(now):
+    """Bookings that hold time: live statuses, except holds that have run out. `now` may be a bindparam."""
     return and_(
         Booking.status.in_(LIVE_STATUSES),
         or_(Booking.status != BookingStatus.held, Booking.hold_expires_at > now),
     )
 
 
-def load_schedules(counselors: list[Counselor], *, window: engine.Interval, now: datetime,
-                   policies: dict[int, SchedulingPolicy]) -> dict[int, CounselorSchedule]:
-    """Schedules for many counselors in two queries (rules, busy), for the directory and "first available"."""
-    ids = [c.id for c in counselors]
+# --- statements, built once ------------------------------------------------------------------------------
+
+_IDS = bindparam("ids", expanding=True)
+_LO, _HI = bindparam("lo"), bindparam("hi")  # typed by the columns they are compared with
+
+
+def _no(column):
+    """A typed NULL: it gives the union's column its type (PostgreSQL resolves NULLs pairwise, SQLite keeps
+    no types of its own)."""
+    return cast(null(), column.type)
+
+
+# Everything about the counselors' time over a window, in one round trip. Busy rows (between lo and hi):
+# bookings with the end of their own buffer ('b'), imported events ('e'), time off ('t'). Rules: weekly hours
+# ('w') and the overrides of the window's dates ('o'; one with no times is a day off). The first SELECT names
+# and types the columns; each kind fills its own.
+_SCHEDULE = union_all(
+    select(Booking.counselor_id, literal_column("'b'").label("kind"),
+           Booking.starts_at, Booking.ends_at, Booking.blocked_until,
+           _no(WeeklyHours.weekday).label("weekday"), _no(DateOverride.day).label("day"),
+           _no(WeeklyHours.start_time).label("start_time"), _no(WeeklyHours.end_time).label("end_time"))
+    .where(Booking.counselor_id.in_(_IDS), live_booking_filter(bindparam("now")),
+           Booking.blocked_until > _LO, Booking.starts_at < _HI),
+    select(ExternalBusy.counselor_id, literal_column("'e'"), ExternalBusy.starts_at, ExternalBusy.ends_at,
+           null(), null(), null(), null(), null())
+    .where(ExternalBusy.counselor_id.in_(_IDS), ExternalBusy.ends_at > _LO, ExternalBusy.starts_at < _HI),
+    select(TimeOff.counselor_id, literal_column("'t'"), TimeOff.starts_at, TimeOff.ends_at,
+           null(), null(), null(), null(), null())
+    .where(TimeOff.counselor_id.in_(_IDS), TimeOff.ends_at > _LO, TimeOff.starts_at < _HI),
+    select(WeeklyHours.counselor_id, literal_column("'w'"), null(), null(), null(),
+           WeeklyHours.weekday, null(), WeeklyHours.start_time, WeeklyHours.end_time)
+    .where(WeeklyHours.counselor_id.in_(_IDS)),
+    select(DateOverride.counselor_id, literal_column("'o'"), null(), null(), null(),
+           null(), DateOverride.day, DateOverride.start_time, DateOverride.end_time)
+    .where(DateOverride.counselor_id.in_(_IDS),
+           DateOverride.day.between(bindparam("first_day"), bindparam("last_day"))),
+)
+
+# The order of Counselor.services, with the id to break ties the same way every time.
+_SERVICE_ORDER = (Service.is_trial.desc(), Service.format, Service.duration_minutes, Service.id)
+
+# An active counselor by slug with its policy (NULLs when it has none) and active services, one row per service
+# (one row with NULL service columns when it has none).
+_COUNSELOR = (
+    select(Counselor.id, Counselor.slug, Counselor.timezone, Counselor.accepts_individual, Counselor.accepts_couples,
+           SchedulingPolicy.notice_minutes, SchedulingPolicy.horizon_days, SchedulingPolicy.slot_step_minutes,
+           SchedulingPolicy.max_sessions_per_day,
+           Service.id.label("service_id"), Service.slug.label("service_slug"), Service.format, Service.is_trial,
+           Service.duration_minutes, Service.buffer_minutes)
+    .outerjoin(SchedulingPolicy, SchedulingPolicy.counselor_id == Counselor.id)
+    .outerjoin(Service, and_(Service.counselor_id == Counselor.id, Service.active))
+    .where(Counselor.slug == bindparam("slug"), Counselor.active)
+    .order_by(*_SERVICE_ORDER)
+)
+
+_POLICIES = select(SchedulingPolicy.counselor_id, SchedulingPolicy.notice_minutes, SchedulingPolicy.horizon_days,
+                   SchedulingPolicy.slot_step_minutes, SchedulingPolicy.max_sessions_per_day
+                   ).where(SchedulingPolicy.counselor_id.in_(_IDS))
+
+_TRIAL_SERVICES = (
+    select(Service)
+    .where(Service.counselor_id.in_(_IDS), Service.active, Service.is_trial, Service.format == bindparam("format"))
+    .order_by(*_SERVICE_ORDER)
+)
+
+
+def load_schedules(counselors, *, window: engine.Interval, now: datetime,
+                   policies: dict[int, SchedulingPolicy | BookingRules]) -> dict[int, CounselorSchedule]:
+    """Schedules for many counselors in one query, for the slots of one and for "first available".
+
+    `counselors` are entities or rows: only their `id` and `timezone` are read.
+    """
+    zones = {c.id: c.timezone for c in counselors}
+    ids = list(zones)
     if not ids:
         return {}
-    zones = {c.id: c.timezone for c in counselors}
     # Local dates the window touches in any zone: a day either side covers every offset.
     first_day, last_day = (window.start - timedelta(days=1)).date(), (window.end + timedelta(days=1)).date()
 
-    rules = union_all(
-        select(WeeklyHours.counselor_id, literal("w").label("kind"), WeeklyHours.weekday,
-               null().label("day"), WeeklyHours.start_time, WeeklyHours.end_time)
-        .where(WeeklyHours.counselor_id.in_(ids)),
-        select(DateOverride.counselor_id, literal("o"), null(), DateOverride.day,
-               DateOverride.start_time, DateOverride.end_time)
-        .where(DateOverride.counselor_id.in_(ids), DateOverride.day.between(first_day, last_day)),
-    )
-    weekly: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    override_ranges: dict[int, dict[date, list]] = defaultdict(lambda: defaultdict(list))
-    for counselor_id, kind, weekday, day, start, end in db.session.execute(rules):
-        if kind == "w":
-            weekly[counselor_id][weekday].append((start, end))
-        else:
-            if isinstance(day, str):  # SQLite returns UNIONed dates as text
-                day = date.fromisoformat(day)
-            ranges = override_ranges[counselor_id][day]
-            if start is not None:
-                ranges.append((_as_time(start), _as_time(end)))
-
     # Busy rows that can matter: anything ending after the window starts less the longest buffer, and
     # starting before the window ends plus a day (max-per-day counts a whole local day).
-    lo, hi = window.start - timedelta(days=1), window.end + timedelta(days=1)
-    busy = union_all(
-        select(Booking.counselor_id, literal("b").label("kind"), Booking.starts_at, Booking.ends_at,
-               Booking.blocked_until)
-        .where(Booking.counselor_id.in_(ids), live_booking_filter(now),
-               Booking.blocked_until > lo, Booking.starts_at < hi),
-        select(ExternalBusy.counselor_id, literal("e"), ExternalBusy.starts_at, ExternalBusy.ends_at,
-               ExternalBusy.ends_at)
-        .where(ExternalBusy.counselor_id.in_(ids), ExternalBusy.ends_at > lo, ExternalBusy.starts_at < hi),
-        select(TimeOff.counselor_id, literal("t"), TimeOff.starts_at, TimeOff.ends_at, TimeOff.ends_at)
-        .where(TimeOff.counselor_id.in_(ids), TimeOff.ends_at > lo, TimeOff.starts_at < hi),
-    )
+    params = {"ids": ids, "now": now, "lo": window.start - timedelta(days=1), "hi": window.end + timedelta(days=1),
+              "first_day": first_day, "last_day": last_day}
     bookings, external, time_off = defaultdict(list), defaultdict(list), defaultdict(list)
-    for counselor_id, kind, start, end, blocked in db.session.execute(busy):
-        start, end, blocked = _utc(start), _utc(end), _utc(blocked)
+    weekly: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    override_ranges: dict[int, dict[date, list]] = defaultdict(lambda: defaultdict(list))
+    for counselor_id, kind, start, end, blocked, weekday, day, start_time, end_time in db.session.execute(
+            _SCHEDULE, params):
         if kind == "b":
             bookings[counselor_id].append((start, end, blocked))
         elif kind == "e":
             external[counselor_id].append(engine.Interval(start, end))
-        else:
+        elif kind == "t":
             time_off[counselor_id].append(engine.Interval(start, end))
+        elif kind == "w":
+            weekly[counselor_id][weekday].append((start_time, end_time))
+        else:
+            ranges = override_ranges[counselor_id][day]
+            if start_time is not None:
+                ranges.append((start_time, end_time))
 
     return {
         cid: CounselorSchedule(
@@ -142,25 +210,36 @@ def load_schedules(counselors: list[Counselor], *, window: engine.Interval, now:
     }
 
 
-def _utc(value: datetime | str) -> datetime:
-    """UNIONed columns lose their column type on SQLite: parse what comes back as text."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def _as_time(value: time | str) -> time:
-    return time.fromisoformat(value) if isinstance(value, str) else value
-
-
 # --- the use cases ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class SlotsResult:
-    counselor: Counselor
-    service: Service
+    """Free slots of one counselor's service in the viewer's zone.
+
+    `starts` are the engine's own answer (microseconds since the epoch, UTC; each slot lasts `duration`): the
+    JSON endpoint formats them directly. `slots` (as Intervals), `counselor` and `service` (the entities) are
+    made on first use, so the endpoint never pays for them.
+    """
+
+    counselor_id: int
+    counselor_slug: str
+    service_id: int
+    service_slug: str
+    duration: timedelta
     timezone: str
-    slots: list[engine.Interval]
+    starts: list[int]
+
+    @cached_property
+    def slots(self) -> list[engine.Interval]:
+        return [engine.Interval(start, start + self.duration) for start in map(engine.from_micros, self.starts)]
+
+    @cached_property
+    def counselor(self) -> Counselor:
+        return db.session.get(Counselor, self.counselor_id)
+
+    @cached_property
+    def service(self) -> Service:
+        return db.session.get(Service, self.service_id)
 
 
 def parse_zone(name: str | None, field: str = "tz") -> str:
@@ -185,16 +264,14 @@ def slots_for(counselor_slug: str, service_slug: str | None, *, start_day: date,
         errors["to"] = [f"Ask for at most {MAX_RANGE_DAYS} days at a time."]
     if errors:
         raise ScheduleInvalid(errors)
-    row = db.session.execute(
-        select(Counselor, SchedulingPolicy)
-        .outerjoin(SchedulingPolicy, SchedulingPolicy.counselor_id == Counselor.id)
-        .where(Counselor.slug == counselor_slug, Counselor.active)
-        .options(joinedload(Counselor.services))  # same query: a handful of rows
-    ).unique().first()
-    if row is None:
+    rows = db.session.execute(_COUNSELOR, {"slug": counselor_slug}).all()
+    if not rows:
         return None
-    counselor, policy = row
-    services = {s.slug: s for s in counselor.active_services}
+    counselor = rows[0]
+    # Counselor.active_services: active (the query's join) and of a format the counselor accepts.
+    formats = {f for f, ok in (("individual", counselor.accepts_individual), ("couple", counselor.accepts_couples))
+               if ok}
+    services = {row.service_slug: row for row in rows if row.service_id is not None and row.format in formats}
     if service_slug is None:
         trials = [s for s in services.values() if s.is_trial]
         service = (trials or list(services.values()) or [None])[0]
@@ -208,9 +285,14 @@ def slots_for(counselor_slug: str, service_slug: str | None, *, start_day: date,
     tz = ZoneInfo(zone)
     window = engine.Interval(datetime.combine(start_day, time(0), tzinfo=tz).astimezone(timezone.utc),
                              datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=tz).astimezone(timezone.utc))
-    schedule = load_schedules([counselor], window=window, now=now,
-                              policies={counselor.id: policy} if policy else {})[counselor.id]
-    return SlotsResult(counselor, service, zone, schedule.free_slots(service, window=window, now=now))
+    policies = {}
+    if counselor.notice_minutes is not None:  # NULL: no policy row (the columns are NOT NULL otherwise)
+        policies[counselor.id] = BookingRules(counselor.notice_minutes, counselor.horizon_days,
+                                              counselor.slot_step_minutes, counselor.max_sessions_per_day)
+    schedule = load_schedules([counselor], window=window, now=now, policies=policies)[counselor.id]
+    return SlotsResult(counselor_id=counselor.id, counselor_slug=counselor.slug, service_id=service.service_id,
+                       service_slug=service.service_slug, duration=timedelta(minutes=service.duration_minutes),
+                       timezone=zone, starts=schedule.free_slot_starts(service, window=window, now=now))
 
 
 def next_available(counselors: list[Counselor], *, format: str, now: datetime,
@@ -220,12 +302,19 @@ def next_available(counselors: list[Counselor], *, format: str, now: datetime,
     Looks a few days ahead first and widens only for counselors still without a slot, so the usual case
     reads a few days of busy rows rather than two months of them.
     """
-    candidates = [(c, s) for c in counselors for s in c.active_services if s.format == format and s.is_trial]
+    ids = [c.id for c in counselors]
+    if not ids:
+        return []
+    # Every counselor's trial services in one query: c.active_services would load them one counselor at a time.
+    trials: dict[int, list[Service]] = defaultdict(list)
+    for service in db.session.scalars(_TRIAL_SERVICES, {"ids": ids, "format": format}):
+        trials[service.counselor_id].append(service)
+    candidates = [(c, s) for c in counselors if format in c.formats for s in trials[c.id]]
     if not candidates:
         return []
-    ids = sorted({c.id for c, _ in candidates})
-    policies = {p.counselor_id: p for p in db.session.scalars(
-        select(SchedulingPolicy).where(SchedulingPolicy.counselor_id.in_(ids)))}
+    policies = {row.counselor_id: BookingRules(row.notice_minutes, row.horizon_days, row.slot_step_minutes,
+                                               row.max_sessions_per_day)
+                for row in db.session.execute(_POLICIES, {"ids": sorted({c.id for c, _ in candidates})})}
     found: list[tuple[Counselor, Service, engine.Interval]] = []
     searched_until = now
     for reach in (3, 14, days):

@@ -28,11 +28,13 @@ def register(app: Flask) -> None:
 def _practice_name(settings_model) -> str:
     from sqlalchemy.exc import SQLAlchemyError
 
+    from practice.auth.models import DEFAULT_PRACTICE_NAME
+
     from practice.extensions import db
 
     try:
         row = db.session.get(settings_model, 1)
     except SQLAlchemyError:  # an unmigrated database still renders its error page
         db.session.rollback()
-        return "Harbor Trust Counseling"
-    return row.practice_name if row else "Harbor Trust Counseling"
+        return DEFAULT_PRACTICE_NAME
+    return row.practice_name if row else DEFAULT_PRACTICE_NAME

@@ -1,0 +1,107 @@
+"""The booking API's shapes: input validated here (422 with field errors), output described for OpenAPI."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+
+from practice.counselors.vocabulary import US_STATES
+
+
+def _zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (KeyError, ValueError):
+        raise ValidationError("Unknown time zone. Use an IANA name such as America/Chicago.") from None
+
+
+class PersonIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+
+
+class ClientIn(PersonIn):
+    state = fields.String(required=True, metadata={"description": "USPS code of the state the client lives in.",
+                                                   "example": "NY"})
+    phone = fields.String(load_default="", validate=validate.Length(max=40))
+
+    @validates("state")
+    def _state(self, value: str, **_) -> None:
+        if value.upper() not in US_STATES:
+            raise ValidationError("Use the two-letter code of a US state, e.g. NY.")
+
+
+class BookingIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    counselor = fields.String(required=True, metadata={"description": "Counselor slug.", "example": "maya-okafor"})
+    service = fields.String(required=True, metadata={"description": "Service slug.", "example": "couple-trial"})
+    start = fields.AwareDateTime(required=True, metadata={
+        "description": "A start from the slots endpoint, ISO 8601 with its offset."})
+    timezone = fields.String(required=True, validate=_zone, metadata={
+        "description": "The client's IANA time zone, used for how times are shown to them."})
+    client = fields.Nested(ClientIn, required=True)
+    partner = fields.Nested(PersonIn, load_default=None, allow_none=True, metadata={
+        "description": "Required for a couple service: the partner gets their own private links."})
+
+
+class RescheduleIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    token = fields.String(required=True)
+    start = fields.AwareDateTime(required=True)
+
+
+class CancelIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    token = fields.String(required=True)
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class PaymentOut(Schema):
+    required = fields.Boolean(required=True)
+    amount = fields.Integer(required=True, metadata={"description": "Minor units (cents)."})
+    currency = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "description": "not_required (free), due (pay to confirm before the hold runs out), paid, refunded."})
+    hold_expires_at = fields.String(allow_none=True, metadata={"description": "When an unpaid hold is released."})
+
+
+class BookingOut(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "description": "held, pending_payment, confirmed, completed, no_show or cancelled."})
+    counselor = fields.String(required=True)
+    service = fields.String(required=True)
+    start = fields.String(required=True, metadata={"description": "ISO 8601 in the client's zone, with offset."})
+    end = fields.String(required=True)
+    timezone = fields.String(required=True)
+    role = fields.String(metadata={"description": "Whose link this is: client or partner (GET only)."})
+    manage_url = fields.String(allow_none=True, metadata={"description": "This person's private page."})
+    partner_manage_url = fields.String(allow_none=True)
+    invite_url = fields.String(allow_none=True, metadata={"description": "The calendar invite (.ics)."})
+    intake_urls = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "Each person's private intake link, by role (only for the person it belongs to)."})
+    payment = fields.Nested(PaymentOut, required=True)
+    may_change = fields.Boolean(metadata={"description": "Whether this link may reschedule or cancel."})
+    free_change_until = fields.String(allow_none=True, metadata={
+        "description": "Until when cancelling or rescheduling is free under the practice's policy."})
+
+
+def flatten(messages: dict, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested errors as DESIGN's flat {"client.email": [...]} form."""
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        name = f"{prefix}{key}" if key != "_schema" else (prefix.rstrip(".") or "body")
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat.setdefault(name, []).extend(value if isinstance(value, list) else [str(value)])
+    return flat

@@ -1,0 +1,453 @@
+"""Booking use cases: book, reschedule, cancel, find by link, resend links, release expired holds.
+
+The only writer of bookings, their participants and their manage tokens. Every path that creates or moves a
+booking goes through `_claim`, which runs inside a write transaction: on SQLite the write lock is taken
+(BEGIN IMMEDIATE) before anything is read; on PostgreSQL the exclusion constraint refuses an overlap that a
+concurrent transaction commits first. Either way a loser sees SlotUnavailable, never an error page.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time as time_module
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import selectinload
+
+from practice.audit import service as audit
+from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus, Client, ManageToken, Participant
+from practice.booking.tokens import hash_token, looks_like_token, new_token
+from practice.counselors.models import Counselor, Service
+from practice.counselors.vocabulary import US_STATES
+from practice.extensions import db
+
+log = logging.getLogger(__name__)
+
+RETRIES = 3
+
+
+# --- errors the views turn into responses ---------------------------------------------------------------
+
+class BookingInvalid(ValueError):
+    """Bad input or a broken rule; `errors` maps field names to messages (422)."""
+
+    def __init__(self, errors: dict[str, list[str]], *, alternatives: list[str] | None = None):
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+        self.alternatives = alternatives or []
+
+
+class SlotUnavailable(Exception):
+    """The time is taken (or no longer bookable) (409)."""
+
+
+class BookingBusy(Exception):
+    """The database stayed busy through every retry (503): nothing was written."""
+
+
+class LinkInvalid(Exception):
+    """A manage link that does not open this booking; `reason` says why, for a clear page."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason  # unknown, revoked_cancelled, revoked_reissued, expired
+
+
+class ActionRefused(Exception):
+    """An action this link or this booking's state does not allow; the message is for the person (403/409)."""
+
+    def __init__(self, message: str, *, status: int = 409):
+        super().__init__(message)
+        self.status = status
+
+
+# --- input ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PersonIn:
+    name: str
+    email: str
+    state: str | None = None
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    counselor: str  # slug
+    service: str  # slug
+    start: datetime  # aware
+    timezone: str  # the client's zone, for how times are shown to them
+    client: PersonIn
+    partner: PersonIn | None = None
+    accepted_policies: bool = True  # the API takes acceptance as implied by the call; the web form asks
+
+
+@dataclass
+class BookingCreated:
+    booking: Booking
+    tokens: dict[str, str] = field(default_factory=dict)  # role -> plaintext token, shown once
+
+
+@dataclass(frozen=True)
+class LinkAccess:
+    booking: Booking
+    participant: Participant
+
+    @property
+    def may_change(self) -> bool:
+        """Only the person who booked reschedules or cancels; a partner's link can view and answer an intake."""
+        return self.participant.role == "client"
+
+
+# --- transactions ---------------------------------------------------------------------------------------
+
+def _write_transaction():
+    """Start a fresh transaction that holds the write lock on SQLite before the first read."""
+    db.session.rollback()
+    db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+def _is_exclusion_violation(exc: DBAPIError) -> bool:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == "23P01"
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if state in ("40P01", "40001"):  # deadlock, serialization failure
+        return True
+    return "database is locked" in str(exc.orig) if exc.orig is not None else False
+
+
+def _in_write_transaction(work):
+    """Run `work()` in a write transaction and commit; retry deadlocks and a busy SQLite a few times."""
+    for attempt in range(RETRIES):
+        _write_transaction()
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except IntegrityError as exc:
+            db.session.rollback()
+            if _is_exclusion_violation(exc):
+                raise SlotUnavailable() from None
+            raise
+        except OperationalError as exc:
+            db.session.rollback()
+            if _is_retryable(exc) and attempt < RETRIES - 1:
+                time_module.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+                continue
+            if _is_retryable(exc):
+                raise BookingBusy() from None
+            raise
+        except DBAPIError as exc:
+            db.session.rollback()
+            if _is_retryable(exc) and attempt < RETRIES - 1:
+                continue
+            raise
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise BookingBusy()
+
+
+def _claim(counselor_id: int, start: datetime, blocked_until: datetime, *, now: datetime,
+           moving: uuid.UUID | None = None) -> None:
+    """Inside the write transaction: free overlapping holds that ran out, then refuse any live overlap."""
+    overlaps = and_(Booking.counselor_id == counselor_id, Booking.starts_at < blocked_until,
+                    Booking.blocked_until > start)
+    db.session.execute(
+        update(Booking)
+        .where(overlaps, Booking.status == BookingStatus.held, Booking.hold_expires_at <= now)
+        .values(status=BookingStatus.cancelled, cancelled_at=now, cancelled_by="system",
+                cancel_reason="hold expired")
+        .execution_options(synchronize_session=False)
+    )
+    clash = select(Booking.id).where(overlaps, Booking.status.in_(LIVE_STATUSES)).limit(1)
+    if moving is not None:
+        clash = clash.where(Booking.id != moving)
+    if db.session.scalar(clash) is not None:
+        raise SlotUnavailable()
+
+
+# --- rules ----------------------------------------------------------------------------------------------
+
+def _load_counselor_service(counselor_slug: str, service_slug: str) -> tuple[Counselor, Service]:
+    counselor = db.session.scalar(select(Counselor).where(Counselor.slug == counselor_slug, Counselor.active)
+                                  .options(selectinload(Counselor.services), selectinload(Counselor.licenses)))
+    if counselor is None:
+        raise BookingInvalid({"counselor": ["There is no counselor with that name taking bookings."]})
+    service = next((s for s in counselor.active_services if s.slug == service_slug), None)
+    if service is None:
+        raise BookingInvalid({"service": [f"{counselor.name} doesn't offer that session. Choose one of: "
+                                          f"{', '.join(s.slug for s in counselor.active_services)}."]})
+    return counselor, service
+
+
+def licensed_alternatives(state: str, *, format: str) -> list[Counselor]:
+    from practice.counselors.models import License
+
+    return list(db.session.scalars(
+        select(Counselor).join(License).where(License.state == state, Counselor.active)
+        .order_by(Counselor.name)
+    ).unique())
+
+
+def _check_rules(req: BookingRequest, counselor: Counselor, service: Service) -> None:
+    errors: dict[str, list[str]] = {}
+    alternatives: list[str] = []
+    if service.format == "couple" and req.partner is None:
+        errors["partner"] = ["A couples session needs your partner's name and email, so they get their own "
+                             "private link."]
+    if service.format == "individual" and req.partner is not None:
+        errors["partner"] = ["This is an individual session. Leave out the partner, or choose a couples session."]
+    if req.partner is not None and req.partner.email.strip().lower() == req.client.email.strip().lower():
+        errors["partner.email"] = ["Your partner needs their own email address, so their answers stay private."]
+    state = (req.client.state or "").upper()
+    if state not in US_STATES:
+        errors["client.state"] = ["Choose the state you live in."]
+    elif state not in counselor.license_states:
+        others = [c for c in licensed_alternatives(state, format=service.format) if c.id != counselor.id]
+        alternatives = [c.slug for c in others]
+        names = ", ".join(c.name for c in others) or "none at the moment"
+        errors["client.state"] = [f"{counselor.name} isn't licensed in {US_STATES[state]}, so they can't see you "
+                                  f"there. Counselors licensed in {US_STATES[state]}: {names}."]
+    if not req.accepted_policies:
+        errors["accept_policies"] = ["Please read and accept the practice's policies to book."]
+    if errors:
+        raise BookingInvalid(errors, alternatives=alternatives)
+
+
+def _check_slot(counselor: Counselor, service: Service, start: datetime, *, now: datetime,
+                moving: Booking | None = None) -> None:
+    """The start must be one the engine offers right now (hours, notice, horizon, busy), or it is taken."""
+    from practice.scheduling.service import slots_for
+
+    tz = ZoneInfo(counselor.timezone)
+    local_day = start.astimezone(tz).date()
+    result = slots_for(counselor.slug, service.slug, start_day=local_day, end_day=local_day,
+                       zone=counselor.timezone, now=now, exclude_booking=moving.id if moving else None)
+    if result is None or all(slot.start != start for slot in result.slots):
+        raise SlotUnavailable()
+
+
+def _person(p: PersonIn) -> Client:
+    return Client(name=p.name.strip(), email=p.email.strip().lower(), phone=(p.phone or "").strip(),
+                  state=(p.state or "").upper() or None)
+
+
+def _issue_token(participant: Participant, *, now: datetime) -> str:
+    token = new_token()
+    participant.tokens.append(ManageToken(token_hash=hash_token(token), created_at=now))
+    return token
+
+
+# --- use cases ------------------------------------------------------------------------------------------
+
+def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
+    if req.start.tzinfo is None:
+        raise BookingInvalid({"start": ["Give the time with its UTC offset, e.g. 2026-12-07T10:00:00-05:00."]})
+    counselor, service = _load_counselor_service(req.counselor, req.service)
+    _check_rules(req, counselor, service)
+    start = req.start.astimezone(ZoneInfo("UTC"))
+    _check_slot(counselor, service, start, now=now)
+    end = start + timedelta(minutes=service.duration_minutes)
+    blocked_until = end + timedelta(minutes=service.buffer_minutes)
+    free = service.price == 0
+    created = BookingCreated(booking=None)  # type: ignore[arg-type]
+
+    def work():
+        _claim(counselor.id, start, blocked_until, now=now)
+        booking = Booking(
+            counselor_id=counselor.id, service_id=service.id, starts_at=start, ends_at=end,
+            blocked_until=blocked_until, client_timezone=req.timezone, policies_accepted_at=now,
+            status=BookingStatus.confirmed if free else BookingStatus.held,
+            hold_expires_at=None if free else now + timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"]),
+            confirmed_at=now if free else None, created_at=now, updated_at=now,
+        )
+        people = [("client", req.client)] + ([("partner", req.partner)] if req.partner else [])
+        tokens = {}
+        for role, person in people:
+            participant = Participant(role=role, client=_person(person))
+            booking.participants.append(participant)
+            tokens[role] = _issue_token(participant, now=now)
+        db.session.add(booking)
+        db.session.flush()  # the exclusion constraint speaks here on PostgreSQL
+        if free:
+            from practice.booking import notices
+
+            notices.booking_confirmed(booking, tokens)
+        audit.record("booking.create", record_type="booking", record_id=booking.id,
+                     detail={"status": booking.status.value, "service": service.slug})
+        created.booking, created.tokens = booking, tokens
+
+    _in_write_transaction(work)
+    return created
+
+
+def open_link(booking_id: str | uuid.UUID, token: str | None, *, now: datetime) -> LinkAccess:
+    """The booking and the person a link belongs to. Reading only: opening a link never changes anything."""
+    try:
+        booking_uuid = booking_id if isinstance(booking_id, uuid.UUID) else uuid.UUID(str(booking_id))
+    except ValueError:
+        raise LinkInvalid("unknown") from None
+    if not looks_like_token(token):
+        raise LinkInvalid("unknown")
+    row = db.session.execute(
+        select(ManageToken, Participant).join(Participant)
+        .where(ManageToken.token_hash == hash_token(token), Participant.booking_id == booking_uuid)
+    ).first()
+    if row is None:
+        raise LinkInvalid("unknown")
+    token_row, participant = row
+    if token_row.revoked_at is not None:
+        raise LinkInvalid(f"revoked_{token_row.revoked_reason}")
+    booking = participant.booking
+    # A link serves until a day after the session; after that there is nothing left to manage.
+    if now > booking.ends_at + timedelta(days=1):
+        raise LinkInvalid("expired")
+    return LinkAccess(booking, participant)
+
+
+def _require_change_allowed(access: LinkAccess, *, now: datetime) -> None:
+    if not access.may_change:
+        raise ActionRefused("Only the person who made the booking can change it. Ask them, or call the practice.",
+                            status=403)
+    booking = access.booking
+    if booking.status == BookingStatus.cancelled:
+        raise ActionRefused("This booking was cancelled, so it can't be changed. You're welcome to book again.")
+    if booking.status not in LIVE_STATUSES:
+        raise ActionRefused("This session has already taken place.")
+    if booking.starts_at <= now:
+        raise ActionRefused("This session has already started, so it can't be changed online.")
+
+
+def within_free_change_window(booking: Booking, *, now: datetime) -> bool:
+    return booking.starts_at - now >= timedelta(hours=current_app.config["CANCELLATION_NOTICE_HOURS"])
+
+
+def reschedule(booking_id, token: str, new_start: datetime, *, now: datetime,
+               expected_start: datetime | None = None) -> BookingCreated:
+    """Move a booking to a new free start; it keeps its id and its people.
+
+    Each person gets a fresh link with the new time; an old link then says plainly that a newer one was sent.
+    `expected_start` is the start the person saw: a page or link older than the last change is refused rather
+    than moving the booking a second time.
+    """
+    access = open_link(booking_id, token, now=now)
+    _require_change_allowed(access, now=now)
+    booking = access.booking
+    if expected_start is not None and booking.starts_at != expected_start:
+        raise ActionRefused("This booking was changed since this page was opened. Here it is as it stands now.")
+    if new_start.tzinfo is None:
+        raise BookingInvalid({"start": ["Give the time with its UTC offset, e.g. 2026-12-07T10:00:00-05:00."]})
+    new_start = new_start.astimezone(ZoneInfo("UTC"))
+    if new_start == booking.starts_at:
+        raise BookingInvalid({"start": ["That's the time you already have."]})
+    service, counselor = booking.service, booking.counselor
+    _check_slot(counselor, service, new_start, now=now, moving=booking)
+    old_start = booking.starts_at
+    end = new_start + timedelta(minutes=service.duration_minutes)
+    blocked_until = end + timedelta(minutes=service.buffer_minutes)
+    booking_id = booking.id
+
+    def work():
+        current = db.session.get(Booking, booking_id, populate_existing=True)
+        # Re-checked under the lock: a second submit of the same old page finds the booking already moved.
+        if current.starts_at != old_start or current.status not in LIVE_STATUSES:
+            raise ActionRefused("This booking was changed a moment ago. Here it is as it stands now.")
+        _claim(counselor.id, new_start, blocked_until, now=now, moving=booking_id)
+        current.starts_at, current.ends_at, current.blocked_until = new_start, end, blocked_until
+        current.ics_sequence += 1
+        current.reschedule_count += 1
+        current.updated_at = now
+        tokens = {}
+        for participant in current.participants:
+            for token_row in participant.tokens:
+                if token_row.revoked_at is None:
+                    token_row.revoked_at, token_row.revoked_reason = now, "reissued"
+            tokens[participant.role] = _issue_token(participant, now=now)
+        db.session.flush()
+        from practice.booking import notices
+
+        notices.booking_rescheduled(current, old_start, tokens)
+        audit.record("booking.reschedule", record_type="booking", record_id=current.id,
+                     detail={"by": access.participant.role})
+        return BookingCreated(current, tokens)
+
+    return _in_write_transaction(work)
+
+
+def cancel(booking_id, token: str, reason: str = "", *, now: datetime) -> Booking:
+    access = open_link(booking_id, token, now=now)
+    _require_change_allowed(access, now=now)
+    booking_id = access.booking.id
+
+    def work():
+        current = db.session.get(Booking, booking_id, populate_existing=True)
+        if current.status not in LIVE_STATUSES:
+            raise ActionRefused("This booking was already cancelled.")
+        current.status = BookingStatus.cancelled
+        current.cancelled_at, current.cancelled_by = now, "client"
+        current.cancel_reason = (reason or "").strip()[:500] or None
+        current.ics_sequence += 1
+        current.updated_at = now
+        for participant in current.participants:
+            for token_row in participant.tokens:
+                if token_row.revoked_at is None:
+                    token_row.revoked_at, token_row.revoked_reason = now, "cancelled"
+        db.session.flush()
+        from practice.booking import notices
+
+        notices.booking_cancelled(current)
+        audit.record("booking.cancel", record_type="booking", record_id=current.id, detail={"by": "client"})
+        return current
+
+    return _in_write_transaction(work)
+
+
+def resend_links(email: str, *, now: datetime) -> None:
+    """Send fresh links for every upcoming live booking of this email. Says nothing about whether there are any."""
+    email = (email or "").strip().lower()
+    if "@" not in email:
+        return
+    participants = db.session.scalars(
+        select(Participant).join(Client).join(Booking)
+        .where(Client.email == email, Booking.status.in_(LIVE_STATUSES), Booking.ends_at > now)
+        .options(selectinload(Participant.tokens))
+    ).all()
+    if not participants:
+        return
+    links = []
+    for participant in participants:
+        for token_row in participant.tokens:
+            if token_row.revoked_at is None:
+                token_row.revoked_at, token_row.revoked_reason = now, "reissued"
+        links.append((participant, _issue_token(participant, now=now)))
+    from practice.booking import notices
+
+    notices.links_resent(email, links)
+    audit.record("booking.links_resent", record_type="client", record_id="", detail={"count": len(links)})
+    db.session.commit()
+
+
+def release_expired_holds(*, now: datetime) -> int:
+    """Worker job: holds whose time ran out give their slot back."""
+    result = db.session.execute(
+        update(Booking)
+        .where(Booking.status == BookingStatus.held, Booking.hold_expires_at <= now)
+        .values(status=BookingStatus.cancelled, cancelled_at=now, cancelled_by="system",
+                cancel_reason="hold expired")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def parse_local_day(value: str) -> date:
+    return date.fromisoformat(value)

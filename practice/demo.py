@@ -1,0 +1,302 @@
+"""`flask --app app seed-demo`: a small, realistic demo practice to click through.
+
+Idempotent: counselors are matched by slug, their services by slug and licenses by state, staff by email; a
+second run finds everything as the first left it and writes nothing. Edits made to demo records are set back to
+the seed's values. All writes go through the domain services, so rules and the audit log apply as in the app.
+
+The data is the DEMO_COUNSELORS table below; each part of the practice has its own seed_* function, so later
+parts (weekly hours, bookings) add a field to DemoCounselor and a function here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from practice.auth import service as auth_service
+from practice.auth.models import User
+from practice.counselors import queries
+from practice.counselors import service as counselor_service
+from practice.counselors.models import Counselor
+from practice.extensions import db
+
+# Who the audit log names for the seed's writes.
+SEED_ACTOR = SimpleNamespace(id=None, email="flask seed-demo", role="command line")
+
+
+@dataclass(frozen=True)
+class DemoService:
+    slug: str
+    name: str
+    format: str  # individual | couple
+    minutes: int
+    price: int  # minor units (cents)
+    trial: bool = False
+    buffer: int = 10
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DemoCounselor:
+    slug: str
+    name: str
+    pronouns: str
+    credentials: str
+    timezone: str
+    licenses: dict[str, str]  # state -> license number
+    formats: tuple[str, ...]
+    specialties: tuple[str, ...]
+    modalities: tuple[str, ...]
+    languages: tuple[str, ...]
+    headline: str
+    bio: str
+    services: tuple[DemoService, ...] = field(default=())
+
+
+# Trials: some free, some paid, individual and couple. Every counselor also has one regular session.
+def _free_individual_consult(minutes: int = 20) -> DemoService:
+    return DemoService("individual-consult", "Free individual consultation", "individual", minutes, 0, trial=True,
+                       description="A short first conversation to talk about what brings you here and whether "
+                                   "we're a good fit.")
+
+
+DEMO_COUNSELORS: tuple[DemoCounselor, ...] = (
+    DemoCounselor(
+        slug="maya-okafor", name="Maya Okafor", pronouns="she/her", credentials="LMFT",
+        timezone="America/New_York", licenses={"NY": "LMFT-058213", "NJ": "37FC00412300"},
+        formats=("individual", "couple"),
+        specialties=("infidelity_recovery", "trust_issues", "communication"),
+        modalities=("eft", "gottman"), languages=("en",),
+        headline="Helping couples find their footing again after an affair or a long stretch of secrecy.",
+        bio="Finding out about an affair can make the ground feel like it has disappeared. Many couples come to me "
+            "wanting to know, first of all, whether what they had can be repaired. We start there, slowly, making "
+            "room for the partner who was hurt to be heard and for the partner who broke the agreement to take "
+            "real responsibility.\n\n"
+            "My work draws on Emotionally Focused Therapy, which looks at the need for closeness underneath the "
+            "fights, and on the Gottman Method's practical tools for talking and repairing. Trust comes back "
+            "through small promises kept over time, and I help you notice them.",
+        services=(
+            _free_individual_consult(),
+            DemoService("couple-trial", "Couples trial session", "couple", 50, 6000, trial=True,
+                        description="A first session together: what happened, what each of you hopes for, and "
+                                    "how we would work."),
+            DemoService("couples-session", "Couples session", "couple", 80, 19000),
+        ),
+    ),
+    DemoCounselor(
+        slug="daniel-reyes", name="Daniel Reyes", pronouns="he/him", credentials="LCSW",
+        timezone="America/Chicago", licenses={"IL": "149.021877", "TX": "LCSW-66120"},
+        formats=("individual",),
+        specialties=("jealousy_insecurity", "anxiety_depression", "attachment"),
+        modalities=("cbt", "ifs"), languages=("en", "es"),
+        headline="Individual work for jealousy and worry that keeps pulling you into checking and doubting.",
+        bio="Jealousy is often a signal that part of you is afraid of being left. When that fear runs the show, it "
+            "can lead to checking a partner's phone, asking the same questions again and again, and arguments "
+            "that leave everyone worn out.\n\n"
+            "I see people one to one, in English or Spanish. Together we look at the thoughts that feed the "
+            "suspicion, practice calmer ways to respond when it flares, and get curious about where it first "
+            "learned to protect you. Many clients start with me and later bring what they've learned into "
+            "couples work.",
+        services=(
+            _free_individual_consult(),
+            DemoService("individual-session", "Individual session", "individual", 50, 13000),
+        ),
+    ),
+    DemoCounselor(
+        slug="hana-seo", name="Hana Seo", pronouns="she/her", credentials="PsyD",
+        timezone="America/Los_Angeles", licenses={"CA": "PSY 31842", "WA": "PY.61058844"},
+        formats=("individual", "couple"),
+        specialties=("attachment", "trust_issues", "emotional_distance"),
+        modalities=("eft", "psychodynamic"), languages=("en", "ko"),
+        headline="For partners who feel far apart, and for hurts from long ago that show up today.",
+        bio="Sometimes trust feels shaky even though nothing dramatic has happened. Old wounds from earlier "
+            "relationships or from growing up can color how we read a partner's silence or a late reply. I help "
+            "people understand those patterns with compassion rather than blame.\n\n"
+            "I work with individuals and with couples, in English and Korean. With couples I use Emotionally "
+            "Focused Therapy to slow down the cycle of pursuing and withdrawing, so each partner can say what "
+            "they actually need.",
+        services=(
+            DemoService("individual-trial", "Individual trial session", "individual", 30, 0, trial=True),
+            DemoService("couple-trial", "Couples trial session", "couple", 50, 7500, trial=True),
+            DemoService("couples-extended", "Extended couples session", "couple", 80, 24000, buffer=15),
+        ),
+    ),
+    DemoCounselor(
+        slug="priya-raman", name="Priya Raman", pronouns="she/her", credentials="LPC",
+        timezone="America/Denver", licenses={"CO": "LPC.0019337"},
+        formats=("couple",),
+        specialties=("separation_decisions", "infidelity_recovery", "trust_issues"),
+        modalities=("discernment", "gottman"), languages=("en", "hi"),
+        headline="Discernment counseling for couples when one of you is leaning out and the other wants to try.",
+        bio="Often one partner arrives hoping to rebuild while the other is unsure they want to stay at all. "
+            "Ordinary couples therapy can stall in that spot. Discernment counseling is a short, focused process "
+            "for exactly this: it helps you both see the relationship clearly and decide on a direction, without "
+            "pressure to choose one answer.\n\n"
+            "When a couple decides to commit to the work, we move into Gottman-informed couples therapy to "
+            "rebuild friendship and learn to repair after conflict. Recognizing that a relationship has run its "
+            "course can be an honest outcome too, and I support both paths with care.",
+        services=(
+            DemoService("couple-trial", "Couples trial session", "couple", 50, 6000, trial=True),
+            DemoService("discernment-session", "Discernment session", "couple", 90, 22500, buffer=15,
+                        description="One of up to five sessions, partly together and partly with each of you "
+                                    "on your own."),
+        ),
+    ),
+    DemoCounselor(
+        slug="marcus-bell", name="Marcus Bell", pronouns="he/him", credentials="LMHC",
+        timezone="America/New_York", licenses={"FL": "MH17204", "NY": "LMHC-009876"},
+        formats=("individual", "couple"),
+        specialties=("partner_violence", "trust_issues", "communication"),
+        modalities=("dbt", "cbt", "solution_focused"), languages=("en",),
+        headline="Safety-centered care for anyone unsure whether their relationship is healthy.",
+        bio="Control can be quiet: a partner who monitors your messages, cuts you off from friends, or makes you "
+            "afraid to disagree. If any of that sounds familiar, you deserve a place to think it through without "
+            "being judged or rushed. I'm trained in working with partner violence, and your safety comes first in "
+            "everything we do.\n\n"
+            "I mostly see people individually. I meet with couples only after speaking with each partner on their "
+            "own, because couples work is not safe for everyone. Alongside that, I teach concrete skills for "
+            "handling strong emotions and setting boundaries that protect you.",
+        services=(
+            _free_individual_consult(),
+            DemoService("couple-trial", "Couples trial session", "couple", 50, 6500, trial=True,
+                        description="Offered after a private conversation with each partner."),
+            DemoService("individual-session", "Individual session", "individual", 50, 14000),
+        ),
+    ),
+    DemoCounselor(
+        slug="lucia-fernandez", name="Lucía Fernández", pronouns="she/her", credentials="LMFT",
+        timezone="America/Los_Angeles", licenses={"CA": "LMFT 118204"},
+        formats=("individual", "couple"),
+        specialties=("blended_families", "communication", "trust_issues"),
+        modalities=("gottman", "solution_focused"), languages=("en", "es"),
+        headline="Steadier communication for couples and blended families, in English or Spanish.",
+        bio="Trust wears down not only through big betrayals but through promises that slip, conversations that "
+            "get avoided, and feeling unheard for a long time. In blended families there are even more loyalties "
+            "to balance.\n\n"
+            "I help couples set clear, realistic expectations, agree on boundaries that feel fair, and practice "
+            "listening without getting defensive. Sessions are practical and warm, with small steps to try "
+            "between meetings.",
+        services=(
+            DemoService("couple-trial", "Couples trial session", "couple", 30, 0, trial=True,
+                        description="A free half hour together to meet and talk about what you'd like to change."),
+            DemoService("individual-trial", "Individual trial session", "individual", 45, 4000, trial=True),
+            DemoService("couples-session", "Couples session", "couple", 60, 17500),
+        ),
+    ),
+    DemoCounselor(
+        slug="wei-zhang", name="Wei Zhang", pronouns="they/them", credentials="LCSW",
+        timezone="America/Chicago", licenses={"IL": "149.030415", "TX": "LCSW-71845"},
+        formats=("individual", "couple"),
+        specialties=("jealousy_insecurity", "attachment", "emotional_distance"),
+        modalities=("ifs", "eft"), languages=("en", "zh"),
+        headline="Gentle, curious work with the parts of us that expect to be let down.",
+        bio="If you find yourself bracing for betrayal even when things are going well, you are not broken. Some "
+            "part of you learned that it needed to stay on guard. In our work we get to know that part, thank it "
+            "for trying to protect you, and help it relax enough for closeness to feel possible.\n\n"
+            "I see individuals and couples, in English or Mandarin, and I welcome partners of every gender and "
+            "orientation. Couples often find that understanding each other's guarded parts takes a lot of heat "
+            "out of their arguments.",
+        services=(
+            DemoService("individual-trial", "Individual trial session", "individual", 45, 4500, trial=True),
+            DemoService("couple-trial", "Couples trial session", "couple", 50, 6000, trial=True),
+            DemoService("individual-session", "Individual session", "individual", 50, 15000),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoStaff:
+    email: str
+    name: str
+    role: str
+    password: str
+    counselor_slug: str | None = None
+
+
+# Published demo passwords: fine for a demo, which is why the command says so when it prints them.
+DEMO_STAFF: tuple[DemoStaff, ...] = (
+    DemoStaff("admin@demo.practice", "Avery Lindqvist", "admin", "quiet-harbor-lantern-41"),
+    DemoStaff("frontdesk@demo.practice", "Jordan Pike", "frontdesk", "maple-window-sunrise-27"),
+    DemoStaff("maya.okafor@demo.practice", "Maya Okafor", "counselor", "river-stone-compass-58",
+              counselor_slug="maya-okafor"),
+)
+
+
+# --- seeding, one part at a time --------------------------------------------------------------------------
+
+def seed_counselors() -> list[Counselor]:
+    return [_seed_counselor(demo) for demo in DEMO_COUNSELORS]
+
+
+def _seed_counselor(demo: DemoCounselor) -> Counselor:
+    profile = counselor_service.ProfileInput(
+        name=demo.name, pronouns=demo.pronouns, credentials=demo.credentials, headline=demo.headline,
+        bio=demo.bio, timezone=demo.timezone, formats=demo.formats, specialties=demo.specialties,
+        modalities=demo.modalities, languages=demo.languages, active=True,
+    )
+    counselor = queries.counselor_by_slug(demo.slug)
+    if counselor is None:
+        counselor = counselor_service.create_counselor(profile, actor=SEED_ACTOR, slug=demo.slug)
+    else:
+        counselor_service.update_profile(counselor, profile, actor=SEED_ACTOR)
+    for state, number in demo.licenses.items():
+        counselor_service.put_license(counselor, state=state, number=number, kind=demo.credentials,
+                                      actor=SEED_ACTOR)
+    for item in demo.services:
+        _seed_service(counselor, item)
+    return counselor
+
+
+def _seed_service(counselor: Counselor, item: DemoService) -> None:
+    data = counselor_service.ServiceInput(
+        slug=item.slug, name=item.name, format=item.format, duration_minutes=item.minutes, price=item.price,
+        currency="USD", is_trial=item.trial, buffer_minutes=item.buffer, active=True, description=item.description,
+    )
+    existing = queries.service_of(counselor, item.slug)
+    if existing is None:
+        counselor_service.create_service(counselor, data, actor=SEED_ACTOR)
+    else:
+        counselor_service.update_service(existing, data, actor=SEED_ACTOR)
+
+
+def seed_staff() -> list[DemoStaff]:
+    """Create the demo accounts that don't exist yet; existing ones (and their passwords) are left alone."""
+    for person in DEMO_STAFF:
+        if db.session.scalar(select(User.id).where(User.email == person.email)) is not None:
+            continue
+        counselor_id = None
+        if person.counselor_slug:
+            counselor_id = queries.counselor_by_slug(person.counselor_slug).id
+        auth_service.create_user(email=person.email, name=person.name, password=person.password,
+                                 role=person.role, counselor_id=counselor_id, actor=SEED_ACTOR)
+        db.session.commit()
+    return list(DEMO_STAFF)
+
+
+def seed_demo() -> None:
+    seed_counselors()
+    seed_staff()
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Fill the database with a demo practice (safe to run again)."""
+    try:
+        seed_demo()
+    except (counselor_service.CounselorInvalid, auth_service.AccountError) as exc:
+        db.session.rollback()
+        raise click.ClickException(f"the demo data was refused: {exc}") from None
+    count = db.session.scalar(select(db.func.count()).select_from(Counselor).where(Counselor.active))
+    base_url = current_app.config["BASE_URL"]
+    click.echo(f"Demo practice ready: {count} counselors listed at {base_url}/counselors")
+    click.echo(f"Sign in at {base_url}/staff/login with one of these demo accounts:")
+    width = max(len(p.email) for p in DEMO_STAFF)
+    for person in DEMO_STAFF:
+        click.echo(f"  {person.role:<10} {person.email:<{width}}  password: {person.password}")
+    click.echo("These passwords are published with the code: use them for demos only, never for real data.")

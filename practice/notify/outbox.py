@@ -1,0 +1,234 @@
+"""Queueing email: a row in the caller's transaction, and delivery started once that transaction commits.
+
+    queue_email(to=client.email, to_name=client.name, template="booking_confirmed", kind="booking_confirmed",
+                context={"booking": booking, "manage_url": manage_url},
+                dedupe_key=f"booking_confirmed:{booking.id}:{booking.ics_sequence}")
+    db.session.commit()  # the booking and its confirmation are saved together, or neither is
+
+Templates are `templates/email/<template>.txt` and `.html`, usually extending `email/base.txt` and
+`email/base.html`. The subject is the `subject` block of the .txt template (required; whitespace is collapsed
+to one line). In email templates `url_for(endpoint, **values)` always gives an absolute link on BASE_URL,
+never on the request's host; `base_url` and `practice_name` are there too. Messages name no health
+information: no intake answers, flags, routing or reasons for seeking help, in the subject or anywhere else.
+
+After the commit, delivery starts by MAIL_DELIVERY (see `delivery_mode`):
+    queue   an RQ job on REDIS_URL per message, run by `flask worker` (the default when REDIS_URL is set)
+    thread  a daemon thread in the committing process (the default otherwise: `make run` needs nothing else)
+    inline  before commit() returns, in the committing thread (tests: deterministic)
+    none    nothing; the next `flask worker` round sends it (tests that only look at the outbox)
+In every mode each worker round also sweeps what is due, so a lost thread or job delays a message, never
+loses it; and only the deliverer that claimed a message sends it (delivery.py).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import uuid
+from base64 import b64decode, b64encode
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app
+from sqlalchemy import event, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from config import ConfigError
+from practice import clock
+from practice.extensions import db
+from practice.notify.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+DELIVERY_MODES = ("queue", "thread", "inline", "none")
+_QUEUED_IDS = "practice.notify.queued_ids"  # session.info key: messages inserted in the open transaction
+# Context that depends on who triggered a message; emails read the same from a request, a worker or a test.
+_REQUEST_CONTEXT = ("request", "session", "g", "current_user")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message, e.g. Attachment("invite.ics", "text/calendar; method=REQUEST", data)."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+    def __post_init__(self):
+        if not self.filename or re.search(r"[\\/\r\n\"]", self.filename):
+            raise ValueError("an attachment needs a plain file name")
+        if not re.fullmatch(r"[\w.+-]+/[\w.+-]+(\s*;.*)?", self.content_type):
+            raise ValueError("an attachment needs a content type such as text/calendar")
+
+    def to_json(self) -> dict:
+        return {"filename": self.filename, "content_type": self.content_type,
+                "content_b64": b64encode(self.content).decode("ascii")}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Attachment:
+        return cls(data["filename"], data["content_type"], b64decode(data["content_b64"]))
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def queue_email(*, to: str, to_name: str = "", template: str, context: dict[str, Any], kind: str,
+                dedupe_key: str | None = None, attachments: Iterable[Attachment] = (),
+                now: datetime | None = None) -> OutboxMessage:
+    """Render `template` and write the message into the current transaction of db.session, without committing.
+
+    The caller's commit saves it together with the change that caused it (a rollback drops both), then starts
+    its delivery. With a `dedupe_key` already in the outbox nothing new is queued and the existing message is
+    returned: the same logical message goes out once, however often the cause is retried.
+    """
+    if "\n" in to or "\r" in to or "@" not in to:
+        raise ValueError("not an email address")
+    now = now or clock.now()
+    rendered = render_email(template, context)
+    values = dict(
+        created_at=now, kind=kind, to_email=to.strip(), to_name=" ".join(to_name.split()),
+        subject=rendered.subject, text_body=rendered.text, html_body=rendered.html,
+        attachments=[a.to_json() for a in attachments], state="pending", attempts=0, next_attempt_at=now,
+        message_id=new_message_id(current_app.config), dedupe_key=dedupe_key,
+    )
+    session = db.session
+    new_id = session.execute(_insert_once(session).values(**values).returning(OutboxMessage.id)).scalar()
+    if new_id is None:  # the same logical message is already in the outbox
+        existing = session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).one()
+        log.info("outbox: %s already queued as message %s", kind, existing.id)
+        return existing
+    session.info.setdefault(_QUEUED_IDS, set()).add(new_id)
+    log.info("outbox: queued message %s (%s)", new_id, kind)
+    return session.get(OutboxMessage, new_id)
+
+
+def _insert_once(session):
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING: two transactions queueing the same message can't both win."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    if dialect == "sqlite":
+        return sqlite.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return insert(OutboxMessage)
+
+
+def new_message_id(config) -> str:
+    """An RFC 5322 Message-ID on the sender's domain, e.g. <3f2a...@practice.example>."""
+    domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or urlsplit(config["BASE_URL"]).hostname
+    return f"<{uuid.uuid4().hex}@{domain or 'practice.invalid'}>"
+
+
+def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
+    """The subject, text and HTML of `templates/email/<template>.*`, with links on BASE_URL."""
+    app = current_app._get_current_object()
+    env = app.jinja_env
+    text_template = env.get_template(f"email/{template}.txt")
+    html_template = env.get_template(f"email/{template}.html")
+    if "subject" not in text_template.blocks:
+        raise ValueError(f"email/{template}.txt has no {{% block subject %}}")
+
+    values = dict(context)
+    app.update_template_context(values)  # context processors: practice_name and the like
+    for name in _REQUEST_CONTEXT:
+        if name not in context:
+            values.pop(name, None)
+    values.update(url_for=_absolute_url_for(app), base_url=app.config["BASE_URL"])
+
+    subject = " ".join("".join(text_template.blocks["subject"](text_template.new_context(values))).split())
+    if not subject:
+        raise ValueError(f"email/{template}.txt has an empty subject")
+    values["subject"] = subject
+    return RenderedEmail(subject=subject[:300], text=_tidy_text(text_template.render(values)),
+                         html=html_template.render(values))
+
+
+def _absolute_url_for(app: Flask):
+    """url_for for email: every link is BASE_URL + the route's path, whatever host the request came in on."""
+    adapter = app.url_map.bind("practice.invalid", script_name="/")
+    base = app.config["BASE_URL"]
+
+    def url_for(endpoint: str, **values) -> str:
+        anchor = values.pop("_anchor", None)
+        values = {key: value for key, value in values.items() if not key.startswith("_")}
+        url = base + adapter.build(endpoint, values)
+        return f"{url}#{anchor}" if anchor else url
+
+    return url_for
+
+
+def _tidy_text(text: str) -> str:
+    """Template whitespace out of the plain-text part: no trailing spaces, at most one blank line in a row."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+
+
+# --- starting delivery after the commit ---------------------------------------------------------------------
+
+def delivery_mode(config) -> str:
+    """MAIL_DELIVERY, or by default "queue" with REDIS_URL and "thread" without."""
+    mode = (config.get("MAIL_DELIVERY") or "").strip().lower()
+    if not mode:
+        return "queue" if config.get("REDIS_URL") else "thread"
+    if mode not in DELIVERY_MODES:
+        raise ConfigError(f"MAIL_DELIVERY: expected one of {', '.join(DELIVERY_MODES)}, got {mode!r}")
+    if mode == "queue" and not config.get("REDIS_URL"):
+        raise ConfigError("MAIL_DELIVERY: 'queue' needs REDIS_URL")
+    return mode
+
+
+def start_delivery(app: Flask, message_ids: list[int]) -> None:
+    """Send these committed messages soon, by the configured mode. The worker's sweep is the safety net."""
+    mode = delivery_mode(app.config)
+    if mode == "none":
+        return
+    if mode == "inline":
+        _deliver(app, message_ids)
+    elif mode == "thread":
+        threading.Thread(target=_deliver, args=(app, message_ids), name="outbox-delivery", daemon=True).start()
+    else:
+        from practice.notify.queue import enqueue_delivery
+
+        try:
+            enqueue_delivery(app, message_ids)
+        except Exception as exc:  # noqa: BLE001 - Redis down: the worker's sweep sends them instead
+            log.warning("outbox: could not enqueue messages %s (%s); the worker's sweep will send them",
+                        message_ids, type(exc).__name__)
+
+
+def _deliver(app: Flask, message_ids: list[int]) -> None:
+    from practice.notify.delivery import deliver_message
+
+    with app.app_context():
+        for message_id in message_ids:
+            try:
+                deliver_message(message_id, now=clock.now())
+            except Exception as exc:  # noqa: BLE001 - the sweep retries; a thread must not die noisily
+                log.error("outbox: delivery of message %s stopped (%s); the worker's sweep will retry",
+                          message_id, type(exc).__name__)
+
+
+@event.listens_for(db.session, "after_commit")
+def _after_commit(session) -> None:
+    if session.in_nested_transaction():  # a savepoint was released; the transaction goes on
+        return
+    message_ids = sorted(session.info.pop(_QUEUED_IDS, ()))
+    if not message_ids:
+        return
+    try:
+        start_delivery(current_app._get_current_object(), message_ids)
+    except Exception as exc:  # noqa: BLE001 - the commit is done; never undo the caller's success over mail
+        log.error("outbox: could not start delivery of messages %s (%s: %s); the worker's sweep will send them",
+                  message_ids, type(exc).__name__, exc if isinstance(exc, ConfigError) else "")
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _after_transaction_end(session, transaction) -> None:
+    if transaction.parent is None:  # the whole transaction ended; rolled back, its messages never existed
+        session.info.pop(_QUEUED_IDS, None)
