@@ -10,6 +10,7 @@ parts (weekly hours, bookings) add a field to DemoCounselor and a function here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from types import SimpleNamespace
 
 import click
@@ -17,12 +18,14 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from practice import clock
 from practice.auth import service as auth_service
 from practice.auth.models import User
 from practice.counselors import queries
 from practice.counselors import service as counselor_service
 from practice.counselors.models import Counselor
 from practice.extensions import db
+from practice.scheduling.service import ScheduleInvalid
 
 # Who the audit log names for the seed's writes.
 SEED_ACTOR = SimpleNamespace(id=None, email="flask seed-demo", role="command line")
@@ -278,9 +281,73 @@ def seed_staff() -> list[DemoStaff]:
     return list(DEMO_STAFF)
 
 
-def seed_demo() -> None:
+# Weekly hours in each counselor's own zone, varied so the demo shows real differences between counselors.
+DEMO_HOURS: dict[str, dict[int, list[tuple[str, str]]]] = {
+    "maya-okafor": {0: [("09:00", "12:00"), ("13:00", "17:00")], 2: [("09:00", "12:00"), ("13:00", "17:00")],
+                    3: [("12:00", "19:00")], 5: [("10:00", "13:00")]},
+    "daniel-reyes": {0: [("08:00", "12:00")], 1: [("08:00", "12:00"), ("13:00", "16:00")],
+                     3: [("08:00", "12:00"), ("13:00", "16:00")], 4: [("08:00", "12:00")]},
+    "hana-seo": {1: [("10:00", "18:00")], 2: [("10:00", "18:00")], 4: [("09:00", "14:00")]},
+}
+DEFAULT_DEMO_HOURS = {0: [("09:00", "12:00"), ("13:00", "17:00")], 1: [("09:00", "12:00"), ("13:00", "17:00")],
+                      3: [("13:00", "19:00")], 4: [("09:00", "13:00")]}
+DEMO_TIME_OFF_NOTE = "Conference (demo)"
+
+
+def seed_availability(now: datetime) -> None:
+    """Hours, booking rules, a stretch of time off and a few existing bookings for each demo counselor."""
+    from practice.scheduling import editing
+
+    for index, demo in enumerate(DEMO_COUNSELORS):
+        counselor = queries.counselor_by_slug(demo.slug)
+        hours = DEMO_HOURS.get(demo.slug, DEFAULT_DEMO_HOURS)
+        editing.set_weekly_hours(counselor, {d: [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in r]
+                                             for d, r in hours.items()}, actor=SEED_ACTOR)
+        editing.update_policy(counselor, notice_minutes=12 * 60, horizon_days=60, slot_step_minutes=30,
+                              max_sessions_per_day=6, actor=SEED_ACTOR)
+        if not any(t.note == DEMO_TIME_OFF_NOTE for t in editing.upcoming_time_off(counselor, now=now)):
+            local_today = editing.local_today(counselor, now)
+            first = local_today + timedelta(days=10 + 3 * index)
+            editing.add_time_off(counselor, datetime.combine(first, time(0)),
+                                 datetime.combine(first + timedelta(days=1), time(23, 59)),
+                                 DEMO_TIME_OFF_NOTE, actor=SEED_ACTOR, now=now)
+        _seed_bookings(counselor, now=now, how_many=2 + index % 3)
+
+
+def _seed_bookings(counselor: Counselor, *, now: datetime, how_many: int) -> None:
+    """A few confirmed sessions in the coming days, taken from the counselor's real free slots.
+
+    Demo data, written directly: going through booking.service would email the made-up clients.
+    """
+    from practice.booking.models import Booking, BookingStatus, Client, Participant
+    from practice.scheduling.service import slots_for
+
+    existing = db.session.scalar(select(db.func.count()).select_from(Booking).where(
+        Booking.counselor_id == counselor.id, Booking.starts_at > now))
+    if existing:
+        return
+    trial = next((s for s in counselor.active_services if s.is_trial), None)
+    if trial is None:
+        return
+    today = now.date()
+    free = slots_for(counselor.slug, trial.slug, start_day=today, end_day=today + timedelta(days=20),
+                     zone=counselor.timezone, now=now).slots
+    for n, slot in enumerate(free[::7][:how_many]):
+        booking = Booking(counselor_id=counselor.id, service_id=trial.id, starts_at=slot.start, ends_at=slot.end,
+                          blocked_until=slot.end + timedelta(minutes=trial.buffer_minutes),
+                          status=BookingStatus.confirmed, confirmed_at=now, policies_accepted_at=now,
+                          client_timezone=counselor.timezone, created_at=now, updated_at=now)
+        booking.participants.append(Participant(role="client", client=Client(
+            name=f"Demo Client {counselor.id}-{n + 1}", email=f"demo.client.{counselor.id}.{n + 1}@example.org",
+            state=counselor.license_states[0] if counselor.license_states else None)))
+        db.session.add(booking)
+    db.session.commit()
+
+
+def seed_demo(now: datetime | None = None) -> None:
     seed_counselors()
     seed_staff()
+    seed_availability(now or clock.now())
 
 
 @click.command("seed-demo")
@@ -289,12 +356,13 @@ def seed_demo_command() -> None:
     """Fill the database with a demo practice (safe to run again)."""
     try:
         seed_demo()
-    except (counselor_service.CounselorInvalid, auth_service.AccountError) as exc:
+    except (counselor_service.CounselorInvalid, auth_service.AccountError, ScheduleInvalid) as exc:
         db.session.rollback()
         raise click.ClickException(f"the demo data was refused: {exc}") from None
     count = db.session.scalar(select(db.func.count()).select_from(Counselor).where(Counselor.active))
     base_url = current_app.config["BASE_URL"]
-    click.echo(f"Demo practice ready: {count} counselors listed at {base_url}/counselors")
+    click.echo(f"Demo practice ready: {count} counselors listed at {base_url}/counselors, with hours, time off "
+               "and a few booked sessions")
     click.echo(f"Sign in at {base_url}/staff/login with one of these demo accounts:")
     width = max(len(p.email) for p in DEMO_STAFF)
     for person in DEMO_STAFF:

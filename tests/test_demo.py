@@ -89,3 +89,18 @@ def test_demo_counselor_account_edits_its_own_profile(client, auth, seeded):
     assert client.get(f"/staff/counselors/{own.slug}/edit").status_code == 200
     other = db.session.scalar(select(Counselor).where(Counselor.id != own.id).limit(1))
     assert client.get(f"/staff/counselors/{other.slug}/edit").status_code == 403
+
+
+def test_demo_counselors_have_hours_time_off_and_bookings(client, seeded, runner):
+    from practice.booking.models import Booking
+    from practice.scheduling.models import TimeOff, WeeklyHours
+
+    counts = {model: db.session.scalar(select(func.count()).select_from(model))
+              for model in (Booking, TimeOff, WeeklyHours)}
+    assert all(counts.values()), counts
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert counts == {model: db.session.scalar(select(func.count()).select_from(model)) for model in counts}
+    for slug in ("maya-okafor", "daniel-reyes", "hana-seo"):
+        slots = client.get(f"/api/v1/counselors/{slug}/slots?tz=America/Chicago").get_json()["slots"]
+        assert slots, slug
+        assert all(slot["start"].endswith(("-06:00", "-05:00")) for slot in slots)
