@@ -34,6 +34,7 @@ def _base_config(tmp: Path, url: str) -> dict:
         "BASE_URL": "http://practice.test",
         "WTF_CSRF_ENABLED": False,  # tests/test_security.py turns it on to prove it works
         "RATELIMIT_ENABLED": False,  # tests/auth/test_login.py turns it on
+        "MAIL_DELIVERY": "none",  # no background threads outliving a test; mail tests opt into "inline"
         "SERVER_NAME": None,
     }
 

@@ -224,8 +224,9 @@ def _after_commit(session) -> None:
     try:
         start_delivery(current_app._get_current_object(), message_ids)
     except Exception as exc:  # noqa: BLE001 - the commit is done; never undo the caller's success over mail
-        log.error("outbox: could not start delivery of messages %s (%s: %s); the worker's sweep will send them",
-                  message_ids, type(exc).__name__, exc if isinstance(exc, ConfigError) else "")
+        reason = str(exc) if isinstance(exc, ConfigError) else type(exc).__name__  # a setting's error is safe to log
+        log.error("outbox: could not start delivery of messages %s (%s); the worker's sweep will send them",
+                  message_ids, reason)
 
 
 @event.listens_for(db.session, "after_transaction_end")

@@ -1,0 +1,201 @@
+"""Benchmark: booking under gunicorn (2 workers) on PostgreSQL, against a trivial endpoint of the same server.
+
+    .venv/bin/python bench/booking.py
+
+1. A race: 50 clients released together for 10 slots (5 per slot). Prints wins, 409s and errors: must be
+   10, 40, 0.
+2. Sustained booking: 8 concurrent clients book distinct free slots for a fixed time; prints throughput and
+   p50/p95 latency, beside GET /healthz (a trivial JSON endpoint that also touches the database) measured the
+   same way in the same run. The figure is the ratio of booking throughput to trivial throughput (target
+   >= 0.25). Rate limits are off (RATELIMIT_ENABLED=false) and mail delivery is left to the worker
+   (MAIL_DELIVERY=none): each booking still writes its outbox messages in its transaction.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+COUNSELORS = 40
+SUSTAINED_SECONDS = 10
+CONCURRENCY = 8
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(url: str, env: dict) -> None:
+    """Migrate and create counselors with long hours every day, free trials, no notice."""
+    from flask_migrate import upgrade
+
+    from practice import create_app
+    from practice.counselors.models import Counselor, License, Service
+    from practice.extensions import db
+    from practice.scheduling.models import SchedulingPolicy, WeeklyHours
+
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": env["PRACTICE_INSTANCE_PATH"],
+                      "SECRET_KEY": env["SECRET_KEY"], "ENCRYPTION_KEYS": [env["ENCRYPTION_KEYS"]]})
+    with app.app_context():
+        upgrade()
+        for i in range(COUNSELORS):
+            c = Counselor(slug=f"c{i}", name=f"Counselor {i}", timezone="UTC", credentials="LMFT")
+            c.licenses = [License(state="NY", number=str(i))]
+            c.services = [Service(slug="trial", name="Trial", format="individual", duration_minutes=30, price=0,
+                                  is_trial=True, buffer_minutes=0)]
+            db.session.add(c)
+            db.session.flush()
+            db.session.add_all(WeeklyHours(counselor_id=c.id, weekday=d, start_time=datetime.min.time(),
+                                           end_time=datetime.max.time().replace(microsecond=0)) for d in range(7))
+            db.session.add(SchedulingPolicy(counselor_id=c.id, notice_minutes=0, horizon_days=90,
+                                            slot_step_minutes=30))
+        db.session.commit()
+        db.engine.dispose()
+
+
+def request(port: int, method: str, path: str, body: dict | None = None) -> tuple[int, float]:
+    start = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        payload = json.dumps(body) if body is not None else None
+        conn.request(method, path, body=payload, headers={"Content-Type": "application/json"} if body else {})
+        response = conn.getresponse()
+        response.read()
+        return response.status, (time.perf_counter() - start) * 1000
+    finally:
+        conn.close()
+
+
+def booking_body(counselor: str, start: datetime, n: int) -> dict:
+    return {"counselor": counselor, "service": "trial", "start": start.isoformat(), "timezone": "UTC",
+            "client": {"name": f"Client {n}", "email": f"client{n}@example.org", "state": "NY"}}
+
+
+def race(port: int, first: datetime) -> tuple[int, int, int]:
+    slots = [first + timedelta(minutes=30 * k) for k in range(10)]
+    barrier = threading.Barrier(50)
+    outcomes: list[int] = []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        body = booking_body("c0", slots[n % 10], n)
+        barrier.wait()
+        try:
+            status, _ = request(port, "POST", "/api/v1/bookings", body)
+        except OSError:
+            status = -1
+        with lock:
+            outcomes.append(status)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes.count(201), outcomes.count(409), len(outcomes) - outcomes.count(201) - outcomes.count(409)
+
+
+def sustained(port: int, make_request) -> tuple[float, list[float], int]:
+    """Requests per second and latencies for CONCURRENCY clients over SUSTAINED_SECONDS."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    deadline = time.perf_counter() + SUSTAINED_SECONDS
+    counter = iter(range(10**9))
+
+    def client() -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            with lock:
+                n = next(counter)
+            status, ms = make_request(n)
+            with lock:
+                latencies.append(ms)
+                errors += status not in (200, 201)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(CONCURRENCY)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(latencies) / (time.perf_counter() - started), latencies, errors
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[int(0.95 * (len(ordered) - 1))]
+
+
+def main() -> None:
+    name = f"practice_bench_booking_{os.getpid()}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    port = free_port()
+    tmp = tempfile.mkdtemp()
+    from cryptography.fernet import Fernet
+
+    env = {**os.environ, "DATABASE_URL": url, "RATELIMIT_ENABLED": "false", "MAIL_DELIVERY": "none",
+           "PRACTICE_INSTANCE_PATH": tmp, "SECRET_KEY": "bench", "ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    server = None
+    try:
+        prepare(url, env)
+        server = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level",
+             "warning", "app:app"], cwd=ROOT, env=env)
+        for _ in range(100):
+            try:
+                if request(port, "GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        # Start tomorrow at midnight UTC: every slot is inside hours and past any notice.
+        first = (datetime.now(timezone.utc) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        wins, conflicts, errors = race(port, first)
+        print(f"race: 50 clients for 10 slots -> wins {wins}, 409s {conflicts}, errors {errors}"
+              f"   (target 10, 40, 0)")
+
+        # Distinct free slots, spread over counselors 1.. so that bookings don't collide.
+        def book(n: int):
+            counselor = f"c{1 + n % (COUNSELORS - 1)}"
+            start = first + timedelta(days=1 + (n // (COUNSELORS - 1)) // 48,
+                                      minutes=30 * ((n // (COUNSELORS - 1)) % 48))
+            return request(port, "POST", "/api/v1/bookings", booking_body(counselor, start, n))
+
+        trivial_rps, trivial_ms, trivial_errors = sustained(port, lambda n: request(port, "GET", "/healthz"))
+        booking_rps, booking_ms, booking_errors = sustained(port, book)
+        print(f"trivial GET /healthz : {trivial_rps:7.1f} req/s   p50 {statistics.median(trivial_ms):6.1f} ms   "
+              f"p95 {p95(trivial_ms):6.1f} ms   errors {trivial_errors}")
+        print(f"POST /api/v1/bookings: {booking_rps:7.1f} req/s   p50 {statistics.median(booking_ms):6.1f} ms   "
+              f"p95 {p95(booking_ms):6.1f} ms   errors {booking_errors}")
+        print(f"ratio booking/trivial throughput: {booking_rps / trivial_rps:.2f}   (target >= 0.25)")
+        print(f"({CONCURRENCY} concurrent clients, {SUSTAINED_SECONDS} s each, gunicorn 2 sync workers, PostgreSQL)")
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Queueing: a message is part of the transaction that caused it, rendered once, with links on BASE_URL."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import func, select
+
+from practice.counselors.models import Counselor
+from practice.extensions import db
+from practice.notify.models import OutboxMessage, OutboxState
+from practice.notify.outbox import Attachment, delivery_mode, queue_email, render_email
+from tests.notify.conftest import MANAGE_URL, queue_link
+
+
+def outbox_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def test_rolled_back_change_leaves_no_message(app):
+    counselor = Counselor(slug="new-counselor", name="New Counselor", timezone="UTC")
+    db.session.add(counselor)
+    queue_link()
+    db.session.rollback()
+    assert outbox_count() == 0
+    assert db.session.scalar(select(func.count()).select_from(Counselor)) == 0
+
+
+def test_message_commits_with_the_change_that_caused_it(app):
+    counselor = Counselor(slug="new-counselor", name="New Counselor", timezone="UTC")
+    db.session.add(counselor)
+    message = queue_link()
+    assert message.state is OutboxState.pending  # queued, not sent: the caller has not committed yet
+    db.session.commit()
+    assert outbox_count() == 1
+    assert db.session.scalar(select(func.count()).select_from(Counselor)) == 1
+
+
+def test_message_is_rendered_with_subject_from_its_block_and_links_on_base_url(app):
+    message = queue_link(note="See you <soon> & well")
+    db.session.commit()
+    assert message.subject == "Your link to manage your session with Harbor Trust Counseling"
+    assert message.to_email == "ada@example.com" and message.to_name == "Ada Lovelace"
+    assert MANAGE_URL in message.text_body and MANAGE_URL in message.html_body
+    assert "http://practice.test/counselors" in message.text_body  # url_for in an email: BASE_URL, absolute
+    assert 'href="http://practice.test/counselors"' in message.html_body
+    assert "See you <soon> & well" in message.text_body  # plain text is not escaped ...
+    assert "See you &lt;soon&gt; &amp; well" in message.html_body  # ... HTML is
+    assert "\n\n\n" not in message.text_body and message.text_body.startswith("Hello Ada,")
+    assert message.message_id.startswith("<") and message.message_id.endswith("@practice.example>")
+
+
+def test_links_use_base_url_even_inside_a_request_from_another_host(app):
+    with app.test_request_context("/", base_url="https://attacker.example"):
+        rendered = render_email("your_link", {"name": "Ada", "manage_url": MANAGE_URL, "note": ""})
+    assert "attacker.example" not in rendered.text + rendered.html
+    assert "http://practice.test/counselors" in rendered.text
+
+
+def test_same_dedupe_key_queues_one_message(app):
+    first = queue_link(dedupe_key="manage_link:42:0")
+    db.session.commit()
+    again = queue_link(dedupe_key="manage_link:42:0")
+    db.session.commit()
+    other = queue_link(dedupe_key="manage_link:42:1")
+    db.session.commit()
+    assert again.id == first.id and other.id != first.id
+    assert outbox_count() == 2
+
+
+def test_attachments_are_kept_with_the_message(app):
+    invite = Attachment("invite.ics", "text/calendar; method=REQUEST", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    message = queue_link(attachments=(invite,))
+    db.session.commit()
+    db.session.expire_all()
+    assert [Attachment.from_json(a) for a in db.session.get(OutboxMessage, message.id).attachments] == [invite]
+
+
+@pytest.mark.parametrize("filename, content_type", [("../x.ics", "text/calendar"), ("x.ics", "calendar")])
+def test_attachment_needs_a_plain_name_and_a_content_type(filename, content_type):
+    with pytest.raises(ValueError):
+        Attachment(filename, content_type, b"x")
+
+
+def test_address_with_a_line_break_is_refused(app):
+    with pytest.raises(ValueError):
+        queue_link(to="ada@example.com\r\nBcc: eve@example.com")
+
+
+def test_template_without_a_subject_is_refused(app, tmp_path):
+    from jinja2 import ChoiceLoader, DictLoader
+
+    app.jinja_env.loader = ChoiceLoader([DictLoader({"email/nosubject.txt": "Hi", "email/nosubject.html": "Hi"}),
+                                         app.jinja_env.loader])
+    with pytest.raises(ValueError, match="subject"):
+        queue_email(to="ada@example.com", template="nosubject", context={}, kind="x")
+
+
+def test_delivery_mode_defaults_to_queue_with_redis_and_thread_without():
+    assert delivery_mode({"MAIL_DELIVERY": "", "REDIS_URL": ""}) == "thread"
+    assert delivery_mode({"MAIL_DELIVERY": "", "REDIS_URL": "redis://127.0.0.1:6379/0"}) == "queue"
+    assert delivery_mode({"MAIL_DELIVERY": "Inline", "REDIS_URL": ""}) == "inline"
+    for wrong in ({"MAIL_DELIVERY": "smtp", "REDIS_URL": ""}, {"MAIL_DELIVERY": "queue", "REDIS_URL": ""}):
+        with pytest.raises(ValueError, match="MAIL_DELIVERY"):
+            delivery_mode(wrong)
+
+
+def test_a_broken_delivery_setting_never_undoes_the_commit(app, caplog):
+    app.config["MAIL_DELIVERY"] = "carrier-pigeon"
+    queue_link()
+    with caplog.at_level(logging.ERROR, logger="practice.notify"):
+        db.session.commit()
+    assert outbox_count() == 1
+    assert "MAIL_DELIVERY" in caplog.text and "worker's sweep will send" in caplog.text
