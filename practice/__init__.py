@@ -87,15 +87,16 @@ def _register_blueprints(app: Flask) -> None:
     from practice.api.views import bp as api_bp
     from practice.booking.api import bp as booking_api_bp
     from practice.booking.api import register_error_handlers as booking_errors
+    from practice.booking.views import bp as booking_bp
     from practice.auth.views import bp as auth_bp
     from practice.counselors.views import bp as counselors_bp
     from practice.scheduling.api import bp as scheduling_api_bp
     from practice.scheduling.views import bp as scheduling_bp
     from practice.web.views import bp as web_bp
 
-    for bp in (web_bp, auth_bp, counselors_bp, scheduling_bp, api_bp, scheduling_api_bp, booking_api_bp):
+    for bp in (web_bp, auth_bp, counselors_bp, scheduling_bp, booking_bp, api_bp, scheduling_api_bp,
+               booking_api_bp):
         app.register_blueprint(bp)
-    app.register_blueprint(__import__("practice.booking.views", fromlist=["bp"]).bp)  # TEMP (booking pages): lead to replace
     booking_errors(app)
     csrf.exempt(api_bp)
     csrf.exempt(scheduling_api_bp)

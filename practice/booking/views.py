@@ -138,8 +138,8 @@ limited = limiter.limit(_rate_limit, key_func=_client_address)
 def _page_helpers():
     return {
         "embed": in_embed(), "burl": booking_url, "zone_label": display.zone_label, "clock": display.clock,
-        "long_date": display.long_date, "when": display.when, "span": display.span,
-        "url_start": display.url_start, "local": display.local, "hold_minutes": current_app.config["BOOKING_HOLD_MINUTES"],
+        "long_date": display.long_date, "when": display.when, "span": display.span, "url_start": display.url_start,
+        "local": display.local, "hold_minutes": current_app.config["BOOKING_HOLD_MINUTES"],
         "notice_hours": current_app.config["CANCELLATION_NOTICE_HOURS"],
     }
 
@@ -277,7 +277,7 @@ def _show_errors(form, errors: dict[str, list[str]]) -> None:
     """A service's field errors on the form's fields; anything without a field above the form."""
     for name, messages in errors.items():
         target = form._fields.get(ERROR_FIELDS.get(name, name))
-        if target is not None and name not in ("csrf_token",):
+        if target is not None:
             target.errors = list(target.errors) + list(messages)
         else:
             form.form_errors.extend(messages)
@@ -452,8 +452,9 @@ def reschedule(booking_id: str):
     first = display.parse_day(request.args.get("week")) or today
     first = min(max(first, today), today + timedelta(days=MAX_DAYS_AHEAD))
     last = first + timedelta(days=DAYS_SHOWN - 1)
+    # The booking's own time doesn't block its move (e.g. half an hour later, into its old buffer).
     result = scheduling.slots_for(booking.counselor.slug, booking.service.slug, start_day=first, end_day=last,
-                                  zone=zone, now=now)
+                                  zone=zone, now=now, exclude_booking=booking.id)
     starts = [s.start for s in result.slots if s.start != booking.starts_at] if result else []
     return render_template(
         "booking/reschedule.html", b=booking, token=token, form=form, zone=zone, notice=notice,
