@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
-PYTEST_ARGS ?=
+# Both cores: every test has its own databases, so workers never share state.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test install install-dev peers bench clean
 
@@ -24,9 +25,11 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
+# The worker (feed refresh, expired holds, mail retries) runs beside the web server and stops with it.
 run: install
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app seed-demo
+	$(BIN)/flask --app app worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
 
 peers:
@@ -37,6 +40,7 @@ test: install-dev peers
 
 bench: install-dev peers
 	$(BIN)/python bench/slots.py
+	$(BIN)/python bench/booking.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis
