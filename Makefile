@@ -29,7 +29,7 @@ install-dev: $(VENV)/.dev
 run: install
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app seed-demo
-	$(BIN)/flask --app app worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask --app app worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
 
 peers:
