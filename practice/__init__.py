@@ -88,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
     from practice.booking.api import bp as booking_api_bp
     from practice.booking.api import register_error_handlers as booking_errors
     from practice.booking.views import bp as booking_bp
+    from practice.intake import register as register_intake
     from practice.auth.views import bp as auth_bp
     from practice.counselors.views import bp as counselors_bp
     from practice.scheduling.api import bp as scheduling_api_bp
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
                booking_api_bp):
         app.register_blueprint(bp)
     booking_errors(app)
+    register_intake(app)  # intake pages, their staff pages, the intake API and `flask rotate-keys`
     csrf.exempt(api_bp)
     csrf.exempt(scheduling_api_bp)
     csrf.exempt(booking_api_bp)  # the JSON API takes no cookies for its writes; tokens travel in the body

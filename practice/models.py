@@ -7,3 +7,4 @@ from practice.scheduling.models import (  # noqa: F401
     CalendarFeed, DateOverride, ExternalBusy, SchedulingPolicy, TimeOff, WeeklyHours,
 )
 from practice.notify.models import OutboxMessage  # noqa: F401
+from practice.intake.models import Intake, RoutingDecision, SelfBookingBlock  # noqa: F401

@@ -14,6 +14,8 @@ from flask import Flask
 from practice.api import schemas
 
 OPENAPI_VERSION = "3.0.3"
+# Blueprints under /api/v1 whose documented views make up the API.
+API_BLUEPRINTS = ("api", "scheduling_api", "booking_api", "intake_api")
 API_VERSION = "1.0.0"
 _CACHE_KEY = "practice.openapi"
 
@@ -24,6 +26,8 @@ COMPONENTS = {
     "Counselor": schemas.CounselorSchema,
     "CounselorList": schemas.CounselorListSchema,
     "Error": schemas.ErrorSchema,
+    "Slot": schemas.SlotSchema,
+    "SlotList": schemas.SlotListSchema,
     "ValidationError": schemas.ValidationErrorSchema,
 }
 
@@ -51,6 +55,6 @@ def build(app: Flask) -> dict:
         spec.components.schema(name, schema=schema)
     for endpoint in sorted(app.view_functions):
         view = app.view_functions[endpoint]
-        if endpoint.startswith("api.") and "---" in (view.__doc__ or ""):
+        if endpoint.split(".")[0] in API_BLUEPRINTS and "---" in (view.__doc__ or ""):
             spec.path(view=view, app=app)
     return spec.to_dict()

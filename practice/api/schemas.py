@@ -112,3 +112,17 @@ class CounselorFilterSchema(Schema):
     state = _filter("state", "Only counselors licensed in this state (USPS code; any letter case).")
     language = _filter("language", "Only counselors who hold sessions in this language.")
     format = _filter("format", "Only counselors who see individuals (`individual`) or couples (`couple`).")
+
+
+class SlotSchema(Schema):
+    start = fields.String(required=True, metadata={"description": "ISO 8601 in the requested zone, with offset.",
+                                                   "example": "2026-12-07T09:00:00-06:00"})
+    end = fields.String(required=True, metadata={"example": "2026-12-07T09:50:00-06:00"})
+
+
+class SlotListSchema(Schema):
+    timezone = fields.String(required=True, metadata={"description": "The IANA zone the times are shown in."})
+    counselor = fields.String(required=True)
+    service = fields.String(required=True)
+    duration_minutes = fields.Integer(required=True)
+    slots = fields.List(fields.Nested(SlotSchema), required=True)

@@ -14,6 +14,7 @@ from practice.booking.models import BookingStatus
 from practice.booking.notices import manage_url
 from practice.booking.schemas import BookingIn, CancelIn, RescheduleIn, flatten
 from practice.extensions import limiter
+from practice.intake.service import intake_url
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api/v1")
 
@@ -32,7 +33,9 @@ def _load(schema, data):
 
 
 def booking_json(booking, *, role: str | None = None, tokens: dict[str, str] | None = None,
-                 may_change: bool | None = None) -> dict:
+                 intake_tokens: dict[str, str] | None = None, may_change: bool | None = None) -> dict:
+    """The booking as its client sees it. Only the client's own links: the partner's reach the partner by email
+    alone, so the booker can never open the partner's page or private intake."""
     tz = ZoneInfo(booking.client_timezone)
     svc = booking.service
     payment_status = "not_required" if svc.price == 0 else ("paid" if booking.status == BookingStatus.confirmed
@@ -52,12 +55,11 @@ def booking_json(booking, *, role: str | None = None, tokens: dict[str, str] | N
             "hold_expires_at": booking.hold_expires_at.astimezone(tz).isoformat()
             if booking.hold_expires_at and booking.status == BookingStatus.held else None,
         },
-        "intake_urls": {},
+        "intake_urls": {"client": intake_url(intake_tokens["client"])} if intake_tokens and "client" in
+        intake_tokens else {},
         "free_change_until": (booking.starts_at - timedelta(
             hours=current_app.config["CANCELLATION_NOTICE_HOURS"])).astimezone(tz).isoformat(),
     }
-    if "partner" in tokens:
-        body["partner_manage_url"] = manage_url(booking, tokens["partner"])
     if role is not None:
         body["role"] = role
     if may_change is not None:
@@ -107,7 +109,8 @@ def create_booking():
         partner=service.PersonIn(**data["partner"]) if data.get("partner") else None,
     )
     created = service.book(req, now=clock.now())
-    return jsonify(booking_json(created.booking, tokens=created.tokens)), 201
+    return jsonify(booking_json(created.booking, tokens={"client": created.tokens["client"]},
+                                intake_tokens=created.intake_tokens)), 201
 
 
 @bp.get("/bookings/<booking_id>")

@@ -46,9 +46,15 @@ def _queue(booking: Booking, participant: Participant, template: str, kind: str,
                 kind=kind, dedupe_key=dedupe)
 
 
-def booking_confirmed(booking: Booking, tokens: dict[str, str]) -> None:
+def booking_confirmed(booking: Booking, tokens: dict[str, str], intake_tokens: dict[str, str] | None = None) -> None:
+    """Each person's confirmation, with their own manage link and (intake_tokens) their own intake link only."""
+    from practice.intake.service import intake_url
+
     for participant in booking.participants:
         context = _context(booking, participant, tokens.get(participant.role))
+        intake_token = (intake_tokens or {}).get(participant.role)
+        context["intake_url"] = intake_url(intake_token) if intake_token else None
+        context["couple"] = booking.service.format == "couple"
         _queue(booking, participant, "booking_confirmed", "booking_confirmed", context,
                f"confirmed:{booking.id}:{participant.role}")
 

@@ -85,10 +85,9 @@ class BookingOut(Schema):
     timezone = fields.String(required=True)
     role = fields.String(metadata={"description": "Whose link this is: client or partner (GET only)."})
     manage_url = fields.String(allow_none=True, metadata={"description": "This person's private page."})
-    partner_manage_url = fields.String(allow_none=True)
     invite_url = fields.String(allow_none=True, metadata={"description": "The calendar invite (.ics)."})
     intake_urls = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
-        "description": "Each person's private intake link, by role (only for the person it belongs to)."})
+        "description": "The client's own private intake link ({\"client\": url}); a partner's reaches the partner by email only."})
     payment = fields.Nested(PaymentOut, required=True)
     may_change = fields.Boolean(metadata={"description": "Whether this link may reschedule or cancel."})
     free_change_until = fields.String(allow_none=True, metadata={

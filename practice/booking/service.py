@@ -92,6 +92,7 @@ class BookingRequest:
 class BookingCreated:
     booking: Booking
     tokens: dict[str, str] = field(default_factory=dict)  # role -> plaintext token, shown once
+    intake_tokens: dict[str, str] = field(default_factory=dict)  # role -> intake link token (practice.intake)
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,14 @@ class LinkAccess:
 # --- transactions ---------------------------------------------------------------------------------------
 
 def _write_transaction():
-    """Start a fresh transaction that holds the write lock on SQLite before the first read."""
-    db.session.rollback()
-    db.session.connection(execution_options={"sqlite_immediate": True})
+    """On SQLite, start a fresh transaction that holds the write lock before its first read.
+
+    PostgreSQL needs no such lock: the exclusion constraint refuses an overlap at insert, so the work goes on
+    in the request's transaction (and the objects it already loaded stay loaded).
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.rollback()
+        db.session.connection(execution_options={"sqlite_immediate": True})
 
 
 def _is_exclusion_violation(exc: DBAPIError) -> bool:
@@ -127,6 +133,8 @@ def _is_retryable(exc: DBAPIError) -> bool:
 def _in_write_transaction(work):
     """Run `work()` in a write transaction and commit; retry deadlocks and a busy SQLite a few times."""
     for attempt in range(RETRIES):
+        if attempt:
+            db.session.rollback()
         _write_transaction()
         try:
             result = work()
@@ -190,17 +198,27 @@ def _load_counselor_service(counselor_slug: str, service_slug: str) -> tuple[Cou
 
 
 def licensed_alternatives(state: str, *, format: str) -> list[Counselor]:
+    """Active counselors licensed in `state` who offer a trial of this format."""
     from practice.counselors.models import License
 
+    offers_format = select(Service.counselor_id).where(Service.format == format, Service.is_trial, Service.active)
+    accepts = Counselor.accepts_couples if format == "couple" else Counselor.accepts_individual
     return list(db.session.scalars(
-        select(Counselor).join(License).where(License.state == state, Counselor.active)
+        select(Counselor).join(License)
+        .where(License.state == state, Counselor.active, accepts, Counselor.id.in_(offers_format))
         .order_by(Counselor.name)
     ).unique())
 
 
 def _check_rules(req: BookingRequest, counselor: Counselor, service: Service) -> None:
+    from practice.intake.service import SELF_BOOKING_BLOCKED, self_booking_blocked
+
     errors: dict[str, list[str]] = {}
     alternatives: list[str] = []
+    # Staff must speak with this person first (an urgent intake). Only the booker's own address is checked:
+    # refusing a partner's would tell the booker something about the partner's answers.
+    if self_booking_blocked(req.client.email):
+        raise BookingInvalid({"client.email": [SELF_BOOKING_BLOCKED]})
     if service.format == "couple" and req.partner is None:
         errors["partner"] = ["A couples session needs your partner's name and email, so they get their own "
                              "private link."]
@@ -278,13 +296,16 @@ def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
             tokens[role] = _issue_token(participant, now=now)
         db.session.add(booking)
         db.session.flush()  # the exclusion constraint speaks here on PostgreSQL
+        from practice.intake.service import issue_intakes
+
+        intake_tokens = issue_intakes(booking, now=now)  # each person's own private intake link
         if free:
             from practice.booking import notices
 
-            notices.booking_confirmed(booking, tokens)
+            notices.booking_confirmed(booking, tokens, intake_tokens=intake_tokens)
         audit.record("booking.create", record_type="booking", record_id=booking.id,
                      detail={"status": booking.status.value, "service": service.slug})
-        created.booking, created.tokens = booking, tokens
+        created.booking, created.tokens, created.intake_tokens = booking, tokens, intake_tokens
 
     _in_write_transaction(work)
     return created

@@ -129,12 +129,15 @@ class Interval:
         return self.start <= instant < self.end
 
 
+_set_start, _set_end = Interval.start.__set__, Interval.end.__set__  # set the fields, bypassing frozen
+
+
 def _trusted_interval(start: datetime, end: datetime) -> Interval:
-    # Slots are built from already validated UTC datetimes; skipping __post_init__
-    # keeps building ~1000 slots cheap.
+    # Slots are built from already validated UTC datetimes; skipping __post_init__ and the
+    # frozen __setattr__ keeps building ~1000 slots cheap.
     interval = object.__new__(Interval)
-    object.__setattr__(interval, "start", start)
-    object.__setattr__(interval, "end", end)
+    _set_start(interval, start)
+    _set_end(interval, end)
     return interval
 
 
@@ -432,9 +435,12 @@ def free_slots(
         notice=notice, horizon=horizon, max_per_day=max_per_day, limit=limit,
     )
     slots = []
+    step_micros, previous, start = step // _EPSILON, None, _EPOCH
     for micros in starts:
-        start = from_micros(micros)
+        # Most starts are one step after the last: adding a timedelta is cheaper than making a datetime.
+        start = start + step if previous is not None and micros - previous == step_micros else from_micros(micros)
         slots.append(_trusted_interval(start, start + duration))
+        previous = micros
     return slots
 
 
@@ -523,7 +529,7 @@ def free_slot_starts(
     return starts
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made once per call, and frozen dataclasses are slow to make
 class _Grid:
     """One query's fixed inputs, in microseconds: what is blocked and which starts are allowed."""
 

@@ -7,7 +7,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from practice import clock
 from practice.auth.access import public
@@ -20,6 +20,7 @@ from practice.scheduling.service import ScheduleInvalid
 bp = Blueprint("scheduling_api", __name__, url_prefix="/api/v1")
 
 DEFAULT_DAYS = 14
+_COUNSELOR_ZONE = select(Counselor.timezone).where(Counselor.slug == bindparam("slug"), Counselor.active)
 
 
 @bp.get("/counselors/<slug>/slots")
@@ -51,12 +52,12 @@ def counselor_slots(slug: str):
           description: invalid parameters, with a message per field
           content:
             application/json:
-              schema: ValidationErrors
+              schema: ValidationError
     """
     now = clock.now()
     zone = request.args.get("tz")
     if zone is None:
-        zone = db.session.scalar(select(Counselor.timezone).where(Counselor.slug == slug, Counselor.active))
+        zone = db.session.scalar(_COUNSELOR_ZONE, {"slug": slug})
         if zone is None:
             return jsonify(error="not_found"), 404
     try:
@@ -76,7 +77,7 @@ def counselor_slots(slug: str):
         separators=(",", ":"),
     )
     # The slot list is nearly all of the body, so it is written directly (see slots_json) and spliced in front
-    # of the rest: the same document jsonify() would make, in a fraction of the time.
+    # of the rest: the same JSON jsonify() would make (keys in another order), in a fraction of the time.
     slots = slots_json(result.starts, result.duration // _MICROSECOND, ZoneInfo(result.timezone))
     return current_app.response_class(f'{{"slots":{slots},{about[1:]}\n', mimetype="application/json")
 
@@ -89,7 +90,6 @@ def _date_arg(name: str, default: date) -> date:
         return date.fromisoformat(raw)
     except ValueError:
         raise ScheduleInvalid({name: [f"Use a date like 2026-03-08, not {raw!r}."]}) from None
-
 
 
 # --- slots as JSON ---------------------------------------------------------------------------------------
@@ -105,13 +105,14 @@ def slots_json(starts: list[int], duration: int, zone: ZoneInfo) -> str:
     """The JSON array ``[{"start": ..., "end": ...}]`` of slots given as engine instants and a duration.
 
     Each time reads ``instant.astimezone(zone).isoformat()``. A month of slots is a thousand such strings, and
-    astimezone(), isoformat() and json.dumps() for each were a third of the endpoint's time. Instead, for each
+    astimezone(), isoformat() and json.dumps() for each were a quarter of the endpoint's time. Instead, for each
     UTC day the slots fall on, the zone's offset is found once (a zone changes offset at most once in ~26 hours,
     as the engine assumes, so the same offset at both ends of the day holds all day), and a string is the date
     plus the wall clock's minute. ISO-8601 strings hold nothing JSON escapes, so they are written as they are.
     A day with a change, or a time off the whole minute, takes the exact way.
     """
     items = []
+    append = items.append
     minutes, part_minute = divmod(duration, _MINUTE)
     day_start = day_end = 0  # the UTC day [day_start, day_end) of the last slot
     steady: _SteadyDay | None = None
@@ -120,15 +121,18 @@ def slots_json(starts: list[int], duration: int, zone: ZoneInfo) -> str:
             day_start = start - start % _DAY
             day_end = day_start + _DAY
             steady = _steady_day(day_start, zone)
+            if steady is not None:
+                midnight, dates, offset = steady
         end = start + duration
-        if steady is not None and end <= day_end:
-            since, rest = divmod(start - steady.midnight, _MINUTE)  # minutes since local midnight
-            if not rest and not part_minute:
+        if steady is not None and end <= day_end and not part_minute:
+            since = start - midnight
+            if not since % _MINUTE:
+                since //= _MINUTE  # minutes since local midnight, at most two days
                 until = since + minutes
-                items.append(f'{{"start":"{steady.dates[since // 1440]}{_CLOCK[since % 1440]}{steady.offset}",'
-                             f'"end":"{steady.dates[until // 1440]}{_CLOCK[until % 1440]}{steady.offset}"}}')
+                append(f'{{"start":"{dates[since // 1440]}{_CLOCK[since % 1440]}{offset}",'
+                       f'"end":"{dates[until // 1440]}{_CLOCK[until % 1440]}{offset}"}}')
                 continue
-        items.append(f'{{"start":"{_exact(start, zone)}","end":"{_exact(end, zone)}"}}')
+        append(f'{{"start":"{_exact(start, zone)}","end":"{_exact(end, zone)}"}}')
     return f"[{','.join(items)}]"
 
 

@@ -8,10 +8,11 @@ at import: building a statement, and the cache key SQLAlchemy derives from it, c
 """
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from functools import cached_property
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, cast, literal_column, null, or_, select, union_all
@@ -24,6 +25,9 @@ from practice.scheduling.models import DateOverride, ExternalBusy, SchedulingPol
 
 DEFAULT_POLICY = SchedulingPolicy(notice_minutes=24 * 60, horizon_days=60, slot_step_minutes=30,
                                   max_sessions_per_day=None)
+
+
+_MINUTE, _DAY = timedelta(minutes=1), timedelta(days=1)  # multiplied rather than made: a hot path
 
 
 class ScheduleInvalid(ValueError):
@@ -68,7 +72,7 @@ class CounselorSchedule:
 
     def _engine_arguments(self, service: Service, window: engine.Interval, now: datetime,
                           limit: int | None) -> dict:
-        buffer = timedelta(minutes=service.buffer_minutes)
+        buffer = _MINUTE * service.buffer_minutes
         # A booking keeps its own buffer after it (the database guard does the same); the engine adds this
         # service's buffer once. Widen each booking by whatever its own buffer exceeds this one's, so the
         # engine never offers a start the guard would refuse.
@@ -77,12 +81,12 @@ class CounselorSchedule:
         policy = self.policy
         return dict(
             window=window, now=now,
-            duration=timedelta(minutes=service.duration_minutes),
-            step=timedelta(minutes=policy.slot_step_minutes),
+            duration=_MINUTE * service.duration_minutes,
+            step=_MINUTE * policy.slot_step_minutes,
             bookings=bookings, external_busy=self.external_busy, time_off=self.time_off,
             overrides=self.overrides, buffer=buffer,
-            notice=timedelta(minutes=policy.notice_minutes),
-            horizon=timedelta(days=policy.horizon_days),
+            notice=_MINUTE * policy.notice_minutes,
+            horizon=_DAY * policy.horizon_days,
             max_per_day=policy.max_sessions_per_day, limit=limit,
         )
 
@@ -98,6 +102,7 @@ def live_booking_filter(now):
 # --- statements, built once ------------------------------------------------------------------------------
 
 _IDS = bindparam("ids", expanding=True)
+_NO_BOOKING = uuid.UUID(int=0)  # no booking has it (ids are random, version 4)
 _LO, _HI = bindparam("lo"), bindparam("hi")  # typed by the columns they are compared with
 
 
@@ -110,14 +115,15 @@ def _no(column):
 # Everything about the counselors' time over a window, in one round trip. Busy rows (between lo and hi):
 # bookings with the end of their own buffer ('b'), imported events ('e'), time off ('t'). Rules: weekly hours
 # ('w') and the overrides of the window's dates ('o'; one with no times is a day off). The first SELECT names
-# and types the columns; each kind fills its own.
+# and types the columns; each kind fills its own. exclude_booking is a booking whose time does not count (one
+# being moved), or _NO_BOOKING.
 _SCHEDULE = union_all(
     select(Booking.counselor_id, literal_column("'b'").label("kind"),
            Booking.starts_at, Booking.ends_at, Booking.blocked_until,
            _no(WeeklyHours.weekday).label("weekday"), _no(DateOverride.day).label("day"),
            _no(WeeklyHours.start_time).label("start_time"), _no(WeeklyHours.end_time).label("end_time"))
     .where(Booking.counselor_id.in_(_IDS), live_booking_filter(bindparam("now")),
-           Booking.blocked_until > _LO, Booking.starts_at < _HI),
+           Booking.blocked_until > _LO, Booking.starts_at < _HI, Booking.id != bindparam("exclude_booking")),
     select(ExternalBusy.counselor_id, literal_column("'e'"), ExternalBusy.starts_at, ExternalBusy.ends_at,
            null(), null(), null(), null(), null())
     .where(ExternalBusy.counselor_id.in_(_IDS), ExternalBusy.ends_at > _LO, ExternalBusy.starts_at < _HI),
@@ -150,22 +156,31 @@ _COUNSELOR = (
     .order_by(*_SERVICE_ORDER)
 )
 
-_POLICIES = select(SchedulingPolicy.counselor_id, SchedulingPolicy.notice_minutes, SchedulingPolicy.horizon_days,
-                   SchedulingPolicy.slot_step_minutes, SchedulingPolicy.max_sessions_per_day
-                   ).where(SchedulingPolicy.counselor_id.in_(_IDS))
-
+# The active trial services of a format of many counselors, each with its counselor's policy (NULLs for none).
 _TRIAL_SERVICES = (
-    select(Service)
+    select(Service, SchedulingPolicy.notice_minutes, SchedulingPolicy.horizon_days,
+           SchedulingPolicy.slot_step_minutes, SchedulingPolicy.max_sessions_per_day)
+    .outerjoin(SchedulingPolicy, SchedulingPolicy.counselor_id == Service.counselor_id)
     .where(Service.counselor_id.in_(_IDS), Service.active, Service.is_trial, Service.format == bindparam("format"))
     .order_by(*_SERVICE_ORDER)
 )
 
 
+def _rows(statement, params: dict) -> list:
+    """All rows of a statement of plain columns, run on the session's connection: Session.execute would pass
+    each row through the ORM's loading machinery, a fifth of a millisecond per query for nothing. Flushing
+    first keeps what Session.execute guarantees: the session's own pending changes are seen."""
+    db.session.flush()
+    return db.session.connection().execute(statement, params).all()
+
+
 def load_schedules(counselors, *, window: engine.Interval, now: datetime,
-                   policies: dict[int, SchedulingPolicy | BookingRules]) -> dict[int, CounselorSchedule]:
+                   policies: dict[int, SchedulingPolicy | BookingRules],
+                   exclude_booking: uuid.UUID | None = None) -> dict[int, CounselorSchedule]:
     """Schedules for many counselors in one query, for the slots of one and for "first available".
 
-    `counselors` are entities or rows: only their `id` and `timezone` are read.
+    `counselors` are entities or rows: only their `id` and `timezone` are read. The time of `exclude_booking`
+    (a booking being moved) is left free.
     """
     zones = {c.id: c.timezone for c in counselors}
     ids = list(zones)
@@ -177,12 +192,11 @@ def load_schedules(counselors, *, window: engine.Interval, now: datetime,
     # Busy rows that can matter: anything ending after the window starts less the longest buffer, and
     # starting before the window ends plus a day (max-per-day counts a whole local day).
     params = {"ids": ids, "now": now, "lo": window.start - timedelta(days=1), "hi": window.end + timedelta(days=1),
-              "first_day": first_day, "last_day": last_day}
+              "first_day": first_day, "last_day": last_day, "exclude_booking": exclude_booking or _NO_BOOKING}
     bookings, external, time_off = defaultdict(list), defaultdict(list), defaultdict(list)
     weekly: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
     override_ranges: dict[int, dict[date, list]] = defaultdict(lambda: defaultdict(list))
-    for counselor_id, kind, start, end, blocked, weekday, day, start_time, end_time in db.session.execute(
-            _SCHEDULE, params):
+    for counselor_id, kind, start, end, blocked, weekday, day, start_time, end_time in _rows(_SCHEDULE, params):
         if kind == "b":
             bookings[counselor_id].append((start, end, blocked))
         elif kind == "e":
@@ -199,7 +213,7 @@ def load_schedules(counselors, *, window: engine.Interval, now: datetime,
     return {
         cid: CounselorSchedule(
             counselor_id=cid,
-            hours=engine.WeeklyHours(zone=zones[cid], days={w: tuple(r) for w, r in weekly[cid].items()}),
+            hours=_weekly_hours(zones[cid], tuple(tuple(weekly[cid][weekday]) for weekday in range(7))),
             overrides=tuple(engine.DateOverride(date=d, ranges=tuple(r)) for d, r in override_ranges[cid].items()),
             policy=policies.get(cid, DEFAULT_POLICY),
             bookings=tuple(bookings[cid]),
@@ -208,6 +222,12 @@ def load_schedules(counselors, *, window: engine.Interval, now: datetime,
         )
         for cid in ids
     }
+
+
+@lru_cache(maxsize=1024)
+def _weekly_hours(zone: str, days: tuple[tuple[engine.TimeRange, ...], ...]) -> engine.WeeklyHours:
+    """WeeklyHours checks its ranges when made; being immutable, one made from the same rows can be shared."""
+    return engine.WeeklyHours(zone=zone, days=days)
 
 
 # --- the use cases ---------------------------------------------------------------------------------------
@@ -255,8 +275,11 @@ MAX_RANGE_DAYS = 92
 
 
 def slots_for(counselor_slug: str, service_slug: str | None, *, start_day: date, end_day: date, zone: str,
-              now: datetime) -> SlotsResult | None:
-    """Free slots of one counselor's service between two dates of the viewer's zone (inclusive)."""
+              now: datetime, exclude_booking: uuid.UUID | None = None) -> SlotsResult | None:
+    """Free slots of one counselor's service between two dates of the viewer's zone (inclusive).
+
+    The time of `exclude_booking` (a booking being moved) counts as free.
+    """
     errors: dict[str, list[str]] = {}
     if end_day < start_day:
         errors["to"] = ["The end date is before the start date."]
@@ -264,7 +287,7 @@ def slots_for(counselor_slug: str, service_slug: str | None, *, start_day: date,
         errors["to"] = [f"Ask for at most {MAX_RANGE_DAYS} days at a time."]
     if errors:
         raise ScheduleInvalid(errors)
-    rows = db.session.execute(_COUNSELOR, {"slug": counselor_slug}).all()
+    rows = _rows(_COUNSELOR, {"slug": counselor_slug})
     if not rows:
         return None
     counselor = rows[0]
@@ -289,7 +312,8 @@ def slots_for(counselor_slug: str, service_slug: str | None, *, start_day: date,
     if counselor.notice_minutes is not None:  # NULL: no policy row (the columns are NOT NULL otherwise)
         policies[counselor.id] = BookingRules(counselor.notice_minutes, counselor.horizon_days,
                                               counselor.slot_step_minutes, counselor.max_sessions_per_day)
-    schedule = load_schedules([counselor], window=window, now=now, policies=policies)[counselor.id]
+    schedule = load_schedules([counselor], window=window, now=now, policies=policies,
+                              exclude_booking=exclude_booking)[counselor.id]
     return SlotsResult(counselor_id=counselor.id, counselor_slug=counselor.slug, service_id=service.service_id,
                        service_slug=service.service_slug, duration=timedelta(minutes=service.duration_minutes),
                        timezone=zone, starts=schedule.free_slot_starts(service, window=window, now=now))
@@ -305,16 +329,17 @@ def next_available(counselors: list[Counselor], *, format: str, now: datetime,
     ids = [c.id for c in counselors]
     if not ids:
         return []
-    # Every counselor's trial services in one query: c.active_services would load them one counselor at a time.
+    # Every counselor's trial services and policy in one query: c.active_services would load the services one
+    # counselor at a time.
     trials: dict[int, list[Service]] = defaultdict(list)
-    for service in db.session.scalars(_TRIAL_SERVICES, {"ids": ids, "format": format}):
+    policies: dict[int, BookingRules] = {}
+    for service, *rules in db.session.execute(_TRIAL_SERVICES, {"ids": ids, "format": format}):
         trials[service.counselor_id].append(service)
+        if rules[0] is not None:
+            policies[service.counselor_id] = BookingRules(*rules)
     candidates = [(c, s) for c in counselors if format in c.formats for s in trials[c.id]]
     if not candidates:
         return []
-    policies = {row.counselor_id: BookingRules(row.notice_minutes, row.horizon_days, row.slot_step_minutes,
-                                               row.max_sessions_per_day)
-                for row in db.session.execute(_POLICIES, {"ids": sorted({c.id for c, _ in candidates})})}
     found: list[tuple[Counselor, Service, engine.Interval]] = []
     searched_until = now
     for reach in (3, 14, days):

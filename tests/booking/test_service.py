@@ -159,9 +159,15 @@ def test_link_checks(client, counselor, frozen_clock):
     assert response.status_code == 410 and response.get_json() == {"error": "link_expired"}
 
 
-def test_partner_link_cannot_change_the_booking(client, counselor):
+def test_partner_link_cannot_change_the_booking(client, counselor, smtp_server):
+    next(s for s in counselor.services if s.slug == "couple-trial").price = 0  # confirmed at once: both emailed
+    db.session.commit()
     body = book(client, service="couple-trial").get_json()
-    partner_token = token_of(body["partner_manage_url"])
+    assert "partner_manage_url" not in body  # the booker never holds the partner's link
+    mails = {mail["To"]: mail for mail in smtp_server.wait_for(2)}
+    partner_mail = mails["Sam Partner <sam@example.org>"].get_body(("plain",)).get_content()
+    partner_token = re.search(r"/bookings/\S+\?token=(\S+)", partner_mail).group(1)
+    assert body["manage_url"].split("token=")[1] != partner_token
     view = client.get(f"/api/v1/bookings/{body['id']}?token={partner_token}").get_json()
     assert view["role"] == "partner" and view["may_change"] is False
     assert client.post(f"/api/v1/bookings/{body['id']}/cancel", json={"token": partner_token}).status_code == 403
