@@ -21,7 +21,7 @@ from practice.core.intake import load_items
 from practice.intake import service as intake_service
 from practice.extensions import db
 from practice.intake.models import Intake, RoutingDecision
-from tests.core.test_routing import valid_answers
+from tests.answers import valid_answers
 from tests.e2e.conftest import serious_violations
 
 pytestmark = pytest.mark.browser

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tests.core.test_routing import OMIT, valid_answers  # noqa: F401  (re-exported for the tests)
+from tests.answers import OMIT, valid_answers  # noqa: F401  (re-exported for the tests)
 
 MON_10 = "2026-12-07T10:00:00-05:00"
 MON_11 = "2026-12-07T11:00:00-05:00"

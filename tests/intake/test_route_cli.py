@@ -5,7 +5,7 @@ import pytest
 
 from practice import create_app
 from tests.conftest import _base_config
-from tests.core.test_routing import valid_answers
+from tests.answers import valid_answers
 
 
 @pytest.fixture(scope="module")
