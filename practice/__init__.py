@@ -52,8 +52,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(enforce)
     app.after_request(add_security_headers)
     # Everything built so far lives as long as the process: keep it out of the garbage collector's full
-    # passes, which otherwise pause requests for tens of milliseconds (measured in bench/slots.py).
-    gc.freeze()
+    # passes, which otherwise pause requests for tens of milliseconds (measured in bench/slots.py). Not in
+    # tests, which build an app per test: freezing there would pin earlier tests' garbage for good.
+    if not app.testing:
+        gc.freeze()
     return app
 
 
