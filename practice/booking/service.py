@@ -12,7 +12,7 @@ import random
 import time as time_module
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -259,6 +259,13 @@ def _person(p: PersonIn) -> Client:
                   state=(p.state or "").upper() or None)
 
 
+def _revoke_links(participant: Participant, *, now: datetime, reason: str) -> None:
+    """End every live link of this person; an old link then says why (cancelled, or a newer one was sent)."""
+    for token_row in participant.tokens:
+        if token_row.revoked_at is None:
+            token_row.revoked_at, token_row.revoked_reason = now, reason
+
+
 def _issue_token(participant: Participant, *, now: datetime) -> str:
     token = new_token()
     participant.tokens.append(ManageToken(token_hash=hash_token(token), created_at=now))
@@ -389,9 +396,7 @@ def reschedule(booking_id, token: str, new_start: datetime, *, now: datetime,
         current.updated_at = now
         tokens = {}
         for participant in current.participants:
-            for token_row in participant.tokens:
-                if token_row.revoked_at is None:
-                    token_row.revoked_at, token_row.revoked_reason = now, "reissued"
+            _revoke_links(participant, now=now, reason="reissued")
             tokens[participant.role] = _issue_token(participant, now=now)
         db.session.flush()
         from practice.booking import notices
@@ -419,9 +424,7 @@ def cancel(booking_id, token: str, reason: str = "", *, now: datetime) -> Bookin
         current.ics_sequence += 1
         current.updated_at = now
         for participant in current.participants:
-            for token_row in participant.tokens:
-                if token_row.revoked_at is None:
-                    token_row.revoked_at, token_row.revoked_reason = now, "cancelled"
+            _revoke_links(participant, now=now, reason="cancelled")
         db.session.flush()
         from practice.booking import notices
 
@@ -446,9 +449,7 @@ def resend_links(email: str, *, now: datetime) -> None:
         return
     links = []
     for participant in participants:
-        for token_row in participant.tokens:
-            if token_row.revoked_at is None:
-                token_row.revoked_at, token_row.revoked_reason = now, "reissued"
+        _revoke_links(participant, now=now, reason="reissued")
         links.append((participant, _issue_token(participant, now=now)))
     from practice.booking import notices
 
@@ -469,6 +470,3 @@ def release_expired_holds(*, now: datetime) -> int:
     db.session.commit()
     return result.rowcount or 0
 
-
-def parse_local_day(value: str) -> date:
-    return date.fromisoformat(value)
