@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet
 from flask_migrate import upgrade
 
 from practice import create_app
+from practice.database import dispose_engines
 from practice.extensions import db
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -116,7 +117,7 @@ def app(app_config):
     with app.app_context():
         yield app
         db.session.remove()
-        db.engine.dispose()
+    dispose_engines(app)
 
 
 @pytest.fixture

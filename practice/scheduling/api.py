@@ -13,7 +13,7 @@ from practice import clock
 from practice.auth.access import public
 from practice.core import slots as engine
 from practice.counselors.models import Counselor
-from practice.extensions import db
+from practice.database import read_only_connection
 from practice.scheduling import service
 from practice.scheduling.service import ScheduleInvalid
 
@@ -56,19 +56,20 @@ def counselor_slots(slug: str):
     """
     now = clock.now()
     zone = request.args.get("tz")
-    if zone is None:
-        zone = db.session.scalar(_COUNSELOR_ZONE, {"slug": slug})
+    with read_only_connection() as connection:
         if zone is None:
-            return jsonify(error="not_found"), 404
-    try:
-        zone = service.parse_zone(zone)
-        today = now.astimezone(ZoneInfo(zone)).date()
-        start_day = _date_arg("from", today)
-        end_day = _date_arg("to", start_day + timedelta(days=DEFAULT_DAYS - 1))
-        result = service.slots_for(slug, request.args.get("service"), start_day=start_day, end_day=end_day,
-                                   zone=zone, now=now)
-    except ScheduleInvalid as exc:
-        return jsonify(errors=exc.errors), 422
+            zone = connection.execute(_COUNSELOR_ZONE, {"slug": slug}).scalar()
+            if zone is None:
+                return jsonify(error="not_found"), 404
+        try:
+            zone = service.parse_zone(zone)
+            today = now.astimezone(ZoneInfo(zone)).date()
+            start_day = _date_arg("from", today)
+            end_day = _date_arg("to", start_day + timedelta(days=DEFAULT_DAYS - 1))
+            result = service.slots_for(slug, request.args.get("service"), start_day=start_day, end_day=end_day,
+                                       zone=zone, now=now, connection=connection)
+        except ScheduleInvalid as exc:
+            return jsonify(errors=exc.errors), 422
     if result is None:
         return jsonify(error="not_found"), 404
     about = current_app.json.dumps(

@@ -14,7 +14,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from practice import create_app
-from practice.extensions import db
+from practice.database import dispose_engines
 from tests.conftest import _base_config
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -48,8 +48,7 @@ def live_server(live_app):
     live_app.config["BASE_URL"] = base
     yield base
     server.shutdown()
-    with live_app.app_context():
-        db.engine.dispose()
+    dispose_engines(live_app)
 
 
 @pytest.fixture(scope="session")

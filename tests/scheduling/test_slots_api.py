@@ -6,6 +6,7 @@ from sqlalchemy import event
 
 from practice import clock
 from practice.booking.models import BookingStatus
+from practice.database import app_engines
 from practice.extensions import db
 from practice.scheduling.models import DateOverride, ExternalBusy, CalendarFeed, TimeOff
 from tests.factories import make_counselor
@@ -135,6 +136,18 @@ def test_unknown_counselor_is_404(client, app):
     assert client.get("/api/v1/counselors/nobody/slots?tz=UTC").status_code == 404
 
 
+def _listening(app, name, listener, fn) -> None:
+    """Run fn with `listener` on event `name` of every engine of the app (the slots API reads on its own)."""
+    engines = app_engines(app)
+    for engine in engines:
+        event.listen(engine, name, listener)
+    try:
+        fn()
+    finally:
+        for engine in engines:
+            event.remove(engine, name, listener)
+
+
 def _count_queries(app, fn) -> int:
     count = 0
 
@@ -142,12 +155,33 @@ def _count_queries(app, fn) -> int:
         nonlocal count
         count += not statement.startswith("BEGIN")  # SQLite's explicit BEGIN is not a query
 
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
+    _listening(app, "before_cursor_execute", before, fn)
     return count
+
+
+def test_slots_are_read_without_a_transaction_on_postgresql(client, app, counselor):
+    """On PostgreSQL the read-only slots request reads in autocommit on the read-only engine, never on the main
+    pool (whose connections end every request with a ROLLBACK); it still sees what others committed."""
+    reads = []  # for each statement: (on the main engine?, in a transaction?)
+    add_booking(counselor, counselor.services[0], datetime(2026, 12, 7, 15, 0, tzinfo=timezone.utc))  # 10:00 NY
+    url = "/api/v1/counselors/ana/slots?service=individual-trial&from=2026-12-07&to=2026-12-07&tz=America/New_York"
+
+    def before(conn, _cursor, statement, *_args):
+        dbapi = conn.connection.driver_connection
+        in_transaction = (not dbapi.autocommit) if db.engine.dialect.name == "postgresql" else dbapi.in_transaction
+        reads.append((conn.engine is db.engine, in_transaction))
+
+    def request():
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "2026-12-07T09:00:00-05:00" in starts(response)
+        assert "2026-12-07T10:00:00-05:00" not in starts(response)
+
+    _listening(app, "before_cursor_execute", before, request)
+    if db.engine.dialect.name == "postgresql":
+        assert reads == [(False, False), (False, False)]
+    else:
+        assert reads and all(on_main and in_transaction for on_main, in_transaction in reads[1:])  # after BEGIN
 
 
 def test_query_count_does_not_grow_with_bookings(client, app):
