@@ -201,3 +201,43 @@ def test_query_count_does_not_grow_with_bookings(client, app):
     queries_few = _count_queries(app, lambda: client.get(url.format("few")))
     queries_many = _count_queries(app, lambda: client.get(url.format("many")))
     assert queries_few == queries_many <= 3
+
+
+def test_compiled_reads_give_the_same_rows_as_core(app, counselor):
+    """The schedule and counselor reads (practice.scheduling.service._Read: SQL text on PostgreSQL) return what
+    the Core statements return, every kind of row included, times as the same instants."""
+    from datetime import date, time
+
+    from practice.scheduling import service
+
+    other = make_counselor(slug="ben", timezone="America/Chicago")
+    give_hours(other, {2: [("10:00", "11:00")]})
+    feed = CalendarFeed(counselor_id=counselor.id, url="https://calendar.example/private.ics")
+    db.session.add(feed)
+    db.session.flush()
+    db.session.add_all([
+        ExternalBusy(feed_id=feed.id, counselor_id=counselor.id, starts_at=NOW + timedelta(hours=5),
+                     ends_at=NOW + timedelta(hours=6)),
+        TimeOff(counselor_id=counselor.id, starts_at=NOW + timedelta(days=2), ends_at=NOW + timedelta(days=3)),
+        DateOverride(counselor_id=counselor.id, day=date(2026, 12, 9), start_time=time(8), end_time=time(9)),
+        DateOverride(counselor_id=other.id, day=date(2026, 12, 10)),
+    ])
+    db.session.commit()
+    for c in (counselor, other):
+        add_booking(c, c.services[0], NOW + timedelta(days=1, hours=9))
+    add_booking(counselor, counselor.services[0], NOW + timedelta(days=1, hours=12), status=BookingStatus.held,
+                hold_expires_at=NOW + timedelta(minutes=5))
+    params = {"ids": [counselor.id, other.id], "now": NOW, "lo": NOW - timedelta(days=1),
+              "hi": NOW + timedelta(days=10), "first_day": date(2026, 12, 6), "last_day": date(2026, 12, 17),
+              "exclude_booking": service._NO_BOOKING}
+
+    def normal(rows):
+        return sorted((tuple(v.astimezone(timezone.utc) if isinstance(v, datetime) else v for v in row)
+                       for row in rows), key=repr)
+
+    compiled = normal(service._SCHEDULE.rows(params))
+    core = normal(db.session.execute(service._SCHEDULE.statement, params))
+    assert compiled == core
+    assert {row[1] for row in compiled} == {"b", "e", "t", "w", "o"} and len(compiled) == 10
+    assert (normal(service._COUNSELOR.rows({"slug": "ana"}))
+            == normal(db.session.execute(service._COUNSELOR.statement, {"slug": "ana"})))
