@@ -35,6 +35,7 @@ ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1
 COUNSELORS = 40
 SUSTAINED_SECONDS = 10
 CONCURRENCY = 8
+SLOTS_PER_DAY = 47  # bookable half-hour starts a day (see prepare())
 
 
 def free_port() -> int:
@@ -174,11 +175,12 @@ def main() -> None:
         print(f"race: 50 clients for 10 slots -> wins {wins}, 409s {conflicts}, errors {errors}"
               f"   (target 10, 40, 0)")
 
-        # Distinct free slots, spread over counselors 1.. so that bookings don't collide.
+        # Distinct free slots, spread over counselors 1.. so that bookings don't collide. Hours end at 23:59:59,
+        # so a day has 47 half-hour starts (00:00 to 23:00): 23:30 would end past the hours and be refused.
         def book(n: int):
             counselor = f"c{1 + n % (COUNSELORS - 1)}"
-            start = first + timedelta(days=1 + (n // (COUNSELORS - 1)) // 48,
-                                      minutes=30 * ((n // (COUNSELORS - 1)) % 48))
+            start = first + timedelta(days=1 + (n // (COUNSELORS - 1)) // SLOTS_PER_DAY,
+                                      minutes=30 * ((n // (COUNSELORS - 1)) % SLOTS_PER_DAY))
             return request(port, "POST", "/api/v1/bookings", booking_body(counselor, start, n))
 
         trivial_rps, trivial_ms, trivial_errors = sustained(port, lambda n: request(port, "GET", "/healthz"))

@@ -1,11 +1,17 @@
 """Writing to the audit log: the only writer of audit_event."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import has_request_context, request
 from flask_login import current_user
+from sqlalchemy import insert
 
 from practice.audit.models import AuditEvent
 from practice.extensions import db
+
+_BATCH = "practice.audit.batch"  # session.info key: events held by batched(), written when it ends
+_INSERT = insert(AuditEvent)
 
 
 def record(action: str, *, record_type: str = "", record_id: object = "", detail: dict | None = None,
@@ -25,5 +31,34 @@ def record(action: str, *, record_type: str = "", record_id: object = "", detail
         ip=ip,
         detail=detail or {},
     )
-    db.session.add(event)
+    batch = db.session.info.get(_BATCH)
+    if batch is not None:
+        batch.append(event)
+    else:
+        db.session.add(event)
     return event
+
+
+@contextmanager
+def batched():
+    """Events recorded inside the block are written together when it ends, in one INSERT on the session's
+    connection: in the same transaction as the change they describe, without the unit of work's bookkeeping
+    (a hot path's use, e.g. a booking). If the block raises, nothing is written (its transaction is rolled
+    back by the caller anyway). Events recorded this way are not objects in the session."""
+    session = db.session
+    if session.info.get(_BATCH) is not None:  # already inside one: the outer block writes
+        yield
+        return
+    events: list[AuditEvent] = []
+    session.info[_BATCH] = events
+    try:
+        yield
+    finally:
+        session.info.pop(_BATCH, None)
+    if events:
+        # `at` is left to the column's default, as a flush would leave it.
+        session.connection().execute(_INSERT, [
+            {"actor_id": event.actor_id, "actor": event.actor, "action": event.action,
+             "record_type": event.record_type, "record_id": event.record_id, "ip": event.ip, "detail": event.detail}
+            for event in events
+        ])

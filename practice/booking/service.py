@@ -16,16 +16,19 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, exists, insert, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import make_transient_to_detached, selectinload
 
 from practice.audit import service as audit
 from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus, Client, ManageToken, Participant
 from practice.booking.tokens import hash_token, looks_like_token, new_token
-from practice.counselors.models import Counselor, Service
+from practice.counselors.models import Counselor, License, Service
 from practice.counselors.vocabulary import US_STATES
 from practice.extensions import db
+from practice.intake.service import SELF_BOOKING_BLOCKED, blocked_email_key, self_booking_block_exists
+from practice.scheduling.models import SchedulingPolicy
 
 log = logging.getLogger(__name__)
 
@@ -130,15 +133,21 @@ def _is_retryable(exc: DBAPIError) -> bool:
     return "database is locked" in str(exc.orig) if exc.orig is not None else False
 
 
-def _in_write_transaction(work):
-    """Run `work()` in a write transaction and commit; retry deadlocks and a busy SQLite a few times."""
+def _in_write_transaction(work, *, keep_loaded=None):
+    """Run `work()` in a write transaction and commit; retry deadlocks and a busy SQLite a few times.
+
+    `keep_loaded(result)` names objects that stay loaded as committed (see `_commit_keeping`).
+    """
     for attempt in range(RETRIES):
         if attempt:
             db.session.rollback()
         _write_transaction()
         try:
             result = work()
-            db.session.commit()
+            if keep_loaded is None:
+                db.session.commit()
+            else:
+                _commit_keeping(keep_loaded(result))
             return result
         except IntegrityError as exc:
             db.session.rollback()
@@ -164,43 +173,103 @@ def _in_write_transaction(work):
     raise BookingBusy()
 
 
+def _commit_keeping(objects) -> None:
+    """Commit, leaving `objects` loaded as they were written; everything else in the session expires as usual.
+
+    A commit normally expires every loaded object, so that reading one again sees what others committed
+    since. The objects a use case has just written (and the counselor and service it read in the same
+    transaction) are already what the database holds: reloading them for the response would cost a round trip
+    each and tell nothing new.
+    """
+    session = db.session()
+    keep = {id(obj) for obj in objects if obj is not None}
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
+    if expire_on_commit:
+        for obj in list(session.identity_map.values()):
+            if id(obj) not in keep:
+                session.expire(obj)
+
+
+# The guard's statements, built once. A moved booking does not clash with itself (`moving`; _NO_BOOKING when
+# nothing moves: no booking has that id, ids are random version 4).
+_NO_BOOKING = uuid.UUID(int=0)
+# (Parameters named unlike the columns: in an UPDATE, a parameter named after a column would set it.)
+_OVERLAPS = and_(Booking.counselor_id == bindparam("claim_counselor"), Booking.starts_at < bindparam("claim_until"),
+                 Booking.blocked_until > bindparam("claim_start"))
+_RELEASE_EXPIRED = (
+    update(Booking)
+    .where(_OVERLAPS, Booking.status == BookingStatus.held, Booking.hold_expires_at <= bindparam("claim_now"))
+    .values(status=BookingStatus.cancelled, cancelled_at=bindparam("claim_now"), cancelled_by="system",
+            cancel_reason="hold expired")
+)
+_CLASH = (select(Booking.id)
+          .where(_OVERLAPS, Booking.status.in_(LIVE_STATUSES), Booking.id != bindparam("claim_moving")).limit(1))
+# PostgreSQL, one round trip: the release runs as a CTE. The outer query sees the table as it was when the
+# statement began (the CTE's changes are not visible to it), so the holds just released are left out by id.
+_RELEASED = _RELEASE_EXPIRED.returning(Booking.id).cte("released")
+_RELEASE_THEN_CLASH = _CLASH.where(Booking.id.not_in(select(_RELEASED.c.id))).add_cte(_RELEASED)
+
+
 def _claim(counselor_id: int, start: datetime, blocked_until: datetime, *, now: datetime,
            moving: uuid.UUID | None = None) -> None:
     """Inside the write transaction: free overlapping holds that ran out, then refuse any live overlap."""
-    overlaps = and_(Booking.counselor_id == counselor_id, Booking.starts_at < blocked_until,
-                    Booking.blocked_until > start)
-    db.session.execute(
-        update(Booking)
-        .where(overlaps, Booking.status == BookingStatus.held, Booking.hold_expires_at <= now)
-        .values(status=BookingStatus.cancelled, cancelled_at=now, cancelled_by="system",
-                cancel_reason="hold expired")
-        .execution_options(synchronize_session=False)
-    )
-    clash = select(Booking.id).where(overlaps, Booking.status.in_(LIVE_STATUSES)).limit(1)
-    if moving is not None:
-        clash = clash.where(Booking.id != moving)
-    if db.session.scalar(clash) is not None:
+    params = {"claim_counselor": counselor_id, "claim_start": start, "claim_until": blocked_until, "claim_now": now,
+              "claim_moving": moving or _NO_BOOKING}
+    if db.session.get_bind().dialect.name == "postgresql":
+        clash = db.session.scalar(_RELEASE_THEN_CLASH, params)
+    else:
+        db.session.execute(_RELEASE_EXPIRED, params, execution_options={"synchronize_session": False})
+        clash = db.session.scalar(_CLASH, params)
+    if clash is not None:
         raise SlotUnavailable()
 
 
 # --- rules ----------------------------------------------------------------------------------------------
 
-def _load_counselor_service(counselor_slug: str, service_slug: str) -> tuple[Counselor, Service]:
-    counselor = db.session.scalar(select(Counselor).where(Counselor.slug == counselor_slug, Counselor.active)
-                                  .options(selectinload(Counselor.services), selectinload(Counselor.licenses)))
-    if counselor is None:
+# What book() reads before it writes, in one round trip: an active counselor by slug, its booking rules (None
+# when it has none), the service asked for (None when it has no such service), whether it is licensed in the
+# client's state, and whether the booker's address is blocked from booking online (practice.intake).
+_COUNSELOR = (
+    select(Counselor, SchedulingPolicy, Service,
+           exists().where(License.counselor_id == Counselor.id, License.state == bindparam("client_state"))
+           .label("licensed"),
+           self_booking_block_exists(bindparam("booker_email")).label("blocked"))
+    .outerjoin(SchedulingPolicy, SchedulingPolicy.counselor_id == Counselor.id)
+    .outerjoin(Service, and_(Service.counselor_id == Counselor.id, Service.slug == bindparam("service_slug")))
+    .where(Counselor.slug == bindparam("slug"), Counselor.active)
+)
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    counselor: Counselor
+    service: Service
+    policy: SchedulingPolicy | None
+    licensed: bool  # in the client's state
+    booker_blocked: bool
+
+
+def _load_counselor_service(req: BookingRequest) -> _Chosen:
+    row = db.session.execute(_COUNSELOR, {
+        "slug": req.counselor, "service_slug": req.service, "client_state": (req.client.state or "").upper(),
+        "booker_email": blocked_email_key(req.client.email),
+    }).first()
+    if row is None:
         raise BookingInvalid({"counselor": ["There is no counselor with that name taking bookings."]})
-    service = next((s for s in counselor.active_services if s.slug == service_slug), None)
-    if service is None:
+    counselor, policy, service, licensed, blocked = row
+    if service is None or not service.active or service.format not in counselor.formats:  # Counselor.active_services
         raise BookingInvalid({"service": [f"{counselor.name} doesn't offer that session. Choose one of: "
                                           f"{', '.join(s.slug for s in counselor.active_services)}."]})
-    return counselor, service
+    return _Chosen(counselor, service, policy, bool(licensed), bool(blocked))
 
 
 def licensed_alternatives(state: str, *, format: str) -> list[Counselor]:
     """Active counselors licensed in `state` who offer a trial of this format."""
-    from practice.counselors.models import License
-
     offers_format = select(Service.counselor_id).where(Service.format == format, Service.is_trial, Service.active)
     accepts = Counselor.accepts_couples if format == "couple" else Counselor.accepts_individual
     return list(db.session.scalars(
@@ -210,14 +279,13 @@ def licensed_alternatives(state: str, *, format: str) -> list[Counselor]:
     ).unique())
 
 
-def _check_rules(req: BookingRequest, counselor: Counselor, service: Service) -> None:
-    from practice.intake.service import SELF_BOOKING_BLOCKED, self_booking_blocked
-
+def _check_rules(req: BookingRequest, chosen: _Chosen) -> None:
+    counselor, service = chosen.counselor, chosen.service
     errors: dict[str, list[str]] = {}
     alternatives: list[str] = []
-    # Staff must speak with this person first (an urgent intake). Only the booker's own address is checked:
-    # refusing a partner's would tell the booker something about the partner's answers.
-    if self_booking_blocked(req.client.email):
+    # Staff must speak with this person first (an urgent intake). Only the booker's own address is checked
+    # (booker_blocked): refusing a partner's would tell the booker something about the partner's answers.
+    if chosen.booker_blocked:
         raise BookingInvalid({"client.email": [SELF_BOOKING_BLOCKED]})
     if service.format == "couple" and req.partner is None:
         errors["partner"] = ["A couples session needs your partner's name and email, so they get their own "
@@ -229,7 +297,7 @@ def _check_rules(req: BookingRequest, counselor: Counselor, service: Service) ->
     state = (req.client.state or "").upper()
     if state not in US_STATES:
         errors["client.state"] = ["Choose the state you live in."]
-    elif state not in counselor.license_states:
+    elif not chosen.licensed:
         others = [c for c in licensed_alternatives(state, format=service.format) if c.id != counselor.id]
         alternatives = [c.slug for c in others]
         names = ", ".join(c.name for c in others) or "none at the moment"
@@ -241,22 +309,60 @@ def _check_rules(req: BookingRequest, counselor: Counselor, service: Service) ->
         raise BookingInvalid(errors, alternatives=alternatives)
 
 
-def _check_slot(counselor: Counselor, service: Service, start: datetime, *, now: datetime,
-                moving: Booking | None = None) -> None:
+def _check_slot(counselor: Counselor, service: Service, policy: SchedulingPolicy | None, start: datetime, *,
+                now: datetime, moving: Booking | None = None) -> None:
     """The start must be one the engine offers right now (hours, notice, horizon, busy), or it is taken."""
-    from practice.scheduling.service import slots_for
+    from practice.scheduling.service import is_free
 
-    tz = ZoneInfo(counselor.timezone)
-    local_day = start.astimezone(tz).date()
-    result = slots_for(counselor.slug, service.slug, start_day=local_day, end_day=local_day,
-                       zone=counselor.timezone, now=now, exclude_booking=moving.id if moving else None)
-    if result is None or all(slot.start != start for slot in result.slots):
+    if not is_free(counselor, service, start, now=now, policy=policy, exclude_booking=moving.id if moving else None):
         raise SlotUnavailable()
 
 
-def _person(p: PersonIn) -> Client:
+def _person(p: PersonIn, *, now: datetime) -> Client:
     return Client(name=p.name.strip(), email=p.email.strip().lower(), phone=(p.phone or "").strip(),
-                  state=(p.state or "").upper() or None)
+                  state=(p.state or "").upper() or None, created_at=now)
+
+
+# Writing a new booking: one INSERT per table whatever the number of people, ids read back in the order given.
+_INSERTS = {model: insert(model).returning(model.id, sort_by_parameter_order=True)
+            for model in (Client, Participant, ManageToken)}
+_INSERTS[Booking] = insert(Booking)  # its id is made here
+
+
+def _insert_as_loaded(objects: list) -> None:
+    """INSERT new objects of one model in one statement, then treat them as loaded from the database.
+
+    What a flush does for them, without the unit of work's bookkeeping, which costs a booking more than its
+    round trips. Every column must be set on the objects (KeyError otherwise), except a generated `id`, which is
+    read back. They join the session when the caller adds the first of them (`_insert_new_booking`).
+    """
+    model = type(objects[0])
+    columns = [prop.key for prop in sa_inspect(model).column_attrs if prop.key != "id" or model is Booking]
+    result = db.session.connection().execute(_INSERTS[model], [{key: obj.__dict__[key] for key in columns}
+                                                               for obj in objects])
+    if model is not Booking:
+        for obj, new_id in zip(objects, result.scalars(), strict=True):
+            obj.id = new_id
+    for obj in objects:
+        make_transient_to_detached(obj)
+
+
+def _insert_new_booking(booking: Booking) -> None:
+    """Write a booking built in memory with its participants, their client rows and manage tokens: four
+    statements on either engine (the unit of work takes as many, at several times the cost), the objects
+    then in the session as written. Raises IntegrityError as a flush would (the exclusion constraint)."""
+    participants = booking.participants
+    _insert_as_loaded([p.client for p in participants])
+    _insert_as_loaded([booking])
+    for participant in participants:
+        participant.client_id = participant.client.id
+    _insert_as_loaded(participants)
+    tokens = [token for p in participants for token in p.tokens]
+    for participant in participants:
+        for token in participant.tokens:
+            token.participant_id = participant.id
+    _insert_as_loaded(tokens)
+    db.session.add(booking)  # with its participants, clients and tokens (cascade), all persistent and clean
 
 
 def _revoke_links(participant: Participant, *, now: datetime, reason: str) -> None:
@@ -275,47 +381,59 @@ def _issue_token(participant: Participant, *, now: datetime) -> str:
 # --- use cases ------------------------------------------------------------------------------------------
 
 def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
+    """Book a free start: the booking, each person's client row, manage link and intake link, the
+    confirmation email(s) of a free service and the audit record, all in one transaction."""
     if req.start.tzinfo is None:
         raise BookingInvalid({"start": ["Give the time with its UTC offset, e.g. 2026-12-07T10:00:00-05:00."]})
-    counselor, service = _load_counselor_service(req.counselor, req.service)
-    _check_rules(req, counselor, service)
+    chosen = _load_counselor_service(req)
+    _check_rules(req, chosen)
+    counselor, service, policy = chosen.counselor, chosen.service, chosen.policy
     start = req.start.astimezone(ZoneInfo("UTC"))
-    _check_slot(counselor, service, start, now=now)
+    _check_slot(counselor, service, policy, start, now=now)
     end = start + timedelta(minutes=service.duration_minutes)
     blocked_until = end + timedelta(minutes=service.buffer_minutes)
     free = service.price == 0
-    created = BookingCreated(booking=None)  # type: ignore[arg-type]
+    counselor_id = counselor.id
 
-    def work():
-        _claim(counselor.id, start, blocked_until, now=now)
+    def work() -> BookingCreated:
+        _claim(counselor_id, start, blocked_until, now=now)
         booking = Booking(
-            counselor_id=counselor.id, service_id=service.id, starts_at=start, ends_at=end,
-            blocked_until=blocked_until, client_timezone=req.timezone, policies_accepted_at=now,
+            id=uuid.uuid4(), counselor=counselor, service=service, counselor_id=counselor_id, service_id=service.id,
+            starts_at=start, ends_at=end, blocked_until=blocked_until, client_timezone=req.timezone,
             status=BookingStatus.confirmed if free else BookingStatus.held,
             hold_expires_at=None if free else now + timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"]),
-            confirmed_at=now if free else None, created_at=now, updated_at=now,
+            ics_sequence=0, created_at=now, updated_at=now, confirmed_at=now if free else None,
+            policies_accepted_at=now, cancelled_at=None, cancelled_by=None, cancel_reason=None, reschedule_count=0,
         )
         people = [("client", req.client)] + ([("partner", req.partner)] if req.partner else [])
         tokens = {}
         for role, person in people:
-            participant = Participant(role=role, client=_person(person))
+            participant = Participant(booking_id=booking.id, role=role, client=_person(person, now=now))
+            token = new_token()
+            participant.tokens.append(ManageToken(token_hash=hash_token(token), created_at=now, revoked_at=None,
+                                                  revoked_reason=None))
             booking.participants.append(participant)
-            tokens[role] = _issue_token(participant, now=now)
-        db.session.add(booking)
-        db.session.flush()  # the exclusion constraint speaks here on PostgreSQL
+            tokens[role] = token
+        _insert_new_booking(booking)  # the exclusion constraint speaks here on PostgreSQL
         from practice.intake.service import issue_intakes
 
-        intake_tokens = issue_intakes(booking, now=now)  # each person's own private intake link
+        with audit.batched():  # the intake links' events and the booking's, in one statement
+            # Each person's own private intake link: a new booking has no intakes yet, so none is looked for.
+            intake_tokens = issue_intakes(booking, now=now, new_booking=True)
+            audit.record("booking.create", record_type="booking", record_id=booking.id,
+                         detail={"status": booking.status.value, "service": service.slug})
         if free:
             from practice.booking import notices
 
             notices.booking_confirmed(booking, tokens, intake_tokens=intake_tokens)
-        audit.record("booking.create", record_type="booking", record_id=booking.id,
-                     detail={"status": booking.status.value, "service": service.slug})
-        created.booking, created.tokens, created.intake_tokens = booking, tokens, intake_tokens
+        return BookingCreated(booking, tokens, intake_tokens)
 
-    _in_write_transaction(work)
-    return created
+    def written(created: BookingCreated) -> list:
+        booking = created.booking
+        return [booking, booking.counselor, booking.service, *booking.participants,
+                *(p.client for p in booking.participants), *(t for p in booking.participants for t in p.tokens)]
+
+    return _in_write_transaction(work, keep_loaded=written)
 
 
 def open_link(booking_id: str | uuid.UUID, token: str | None, *, now: datetime) -> LinkAccess:
@@ -378,7 +496,8 @@ def reschedule(booking_id, token: str, new_start: datetime, *, now: datetime,
     if new_start == booking.starts_at:
         raise BookingInvalid({"start": ["That's the time you already have."]})
     service, counselor = booking.service, booking.counselor
-    _check_slot(counselor, service, new_start, now=now, moving=booking)
+    _check_slot(counselor, service, db.session.get(SchedulingPolicy, counselor.id), new_start, now=now,
+                moving=booking)
     old_start = booking.starts_at
     end = new_start + timedelta(minutes=service.duration_minutes)
     blocked_until = end + timedelta(minutes=service.buffer_minutes)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import selectinload
 
 from practice.audit import service as audit
@@ -141,19 +141,37 @@ def issue_for(participant: Participant, *, now: datetime) -> str:
     return token
 
 
-def issue_intakes(booking: Booking, *, now: datetime) -> dict[str, str]:
+def issue_intakes(booking: Booking, *, now: datetime, new_booking: bool = False) -> dict[str, str]:
     """Every person on the booking gets an intake and a link of their own: role -> token (shown once).
 
     Called by booking.service.book() inside its transaction, after the participants exist. Intakes already
-    submitted get no new link.
+    submitted get no new link. `new_booking`: the booking was created in this transaction, so nobody on it
+    has an intake yet and none is looked for (the intakes of a couple are then written in one statement).
     """
-    tokens = {}
-    for participant in booking.participants:
-        intake = db.session.scalar(select(Intake).where(Intake.participant_id == participant.id))
-        if intake is not None and intake.submitted_at is not None:
-            continue
-        tokens[participant.role] = issue_for(participant, now=now)
-    return tokens
+    if not new_booking:
+        tokens = {}
+        for participant in booking.participants:
+            intake = db.session.scalar(select(Intake).where(Intake.participant_id == participant.id))
+            if intake is not None and intake.submitted_at is not None:
+                continue
+            tokens[participant.role] = issue_for(participant, now=now)
+        return tokens
+    # One INSERT for everyone on the booking (Core: nothing reads these rows back in the booking's request).
+    issued = [(participant, new_token()) for participant in booking.participants]
+    expires_at = _expiry(booking, now)
+    intake_ids = db.session.connection().execute(_INSERT_INTAKES, [
+        dict(participant_id=participant.id, format=booking.service.format, answers={}, sections_done=[],
+             created_at=now, updated_at=now, token_hash=hash_token(token), token_issued_at=now,
+             expires_at=expires_at, submitted_at=None)
+        for participant, token in issued
+    ]).scalars().all()
+    for (participant, _), intake_id in zip(issued, intake_ids, strict=True):
+        audit.record("intake.issue_link", record_type="intake", record_id=intake_id,
+                     detail={"role": participant.role})
+    return {participant.role: token for participant, token in issued}
+
+
+_INSERT_INTAKES = insert(Intake).returning(Intake.id, sort_by_parameter_order=True)
 
 
 def issue_from_manage_link(booking_id: str | uuid.UUID, manage_token: str | None, *, now: datetime) -> str:
@@ -374,11 +392,21 @@ def intake_of(participant: Participant | None) -> Intake | None:
 
 def self_booking_blocked(email: str | None) -> bool:
     """Whether online booking is refused for this email (booking.service checks the booker's address)."""
-    email = (email or "").strip().lower()
+    email = blocked_email_key(email)
     if not email:
         return False
-    return db.session.scalar(select(SelfBookingBlock.id).where(
-        SelfBookingBlock.email == email, SelfBookingBlock.lifted_at.is_(None)).limit(1)) is not None
+    return db.session.scalar(select(self_booking_block_exists(email))) is True
+
+
+def blocked_email_key(email: str | None) -> str:
+    """An address as self-booking blocks keep it."""
+    return (email or "").strip().lower()
+
+
+def self_booking_block_exists(email):
+    """The SQL condition behind self_booking_blocked(): a block on `email` (a blocked_email_key value, or a
+    bind parameter carrying one) that was not lifted. For a caller that asks inside a query of its own."""
+    return exists().where(SelfBookingBlock.email == email, SelfBookingBlock.lifted_at.is_(None))
 
 
 def active_blocks(booking: Booking) -> list[SelfBookingBlock]:

@@ -35,11 +35,12 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app
 from sqlalchemy import event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from config import ConfigError
 from practice import clock
 from practice.extensions import db
-from practice.notify.models import OutboxMessage
+from practice.notify.models import OutboxMessage, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -99,24 +100,36 @@ def queue_email(*, to: str, to_name: str = "", template: str, context: dict[str,
         message_id=new_message_id(current_app.config), dedupe_key=dedupe_key,
     )
     session = db.session
-    new_id = session.execute(_insert_once(session).values(**values).returning(OutboxMessage.id)).scalar()
+    # Core on the session's connection, not Session.execute: the ORM's bulk-insert path costs more than the
+    # statement itself, and nothing pending in the session has to be flushed before this row.
+    new_id = session.connection().execute(_insert_once(session), values).scalar()
     if new_id is None:  # the same logical message is already in the outbox
         existing = session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).one()
         log.info("outbox: %s already queued as message %s", kind, existing.id)
         return existing
     session.info.setdefault(_QUEUED_IDS, set()).add(new_id)
     log.info("outbox: queued message %s (%s)", new_id, kind)
-    return session.get(OutboxMessage, new_id)
+    # The row is exactly `values` with its new id: put it in the session as loaded rather than read it back.
+    message = OutboxMessage(id=new_id, **{**values, "state": OutboxState.pending}, claimed_until=None, sent_at=None,
+                            last_error=None)
+    make_transient_to_detached(message)
+    session.add(message)
+    return message
+
+
+# INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id: two transactions queueing the same message can't
+# both win. Built once per dialect (building a statement and its cache key costs more than running it).
+_INSERT_ONCE = {
+    "postgresql": postgresql.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(OutboxMessage.id),
+    "sqlite": sqlite.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(OutboxMessage.id),
+}
 
 
 def _insert_once(session):
-    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING: two transactions queueing the same message can't both win."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    if dialect == "sqlite":
-        return sqlite.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return insert(OutboxMessage)
+    statement = _INSERT_ONCE.get(session.get_bind().dialect.name)
+    return statement if statement is not None else insert(OutboxMessage).returning(OutboxMessage.id)
 
 
 def new_message_id(config) -> str:

@@ -344,9 +344,7 @@ def slots_for(counselor_slug: str, service_slug: str | None, *, start_day: date,
                                            f"{', '.join(sorted(services)) or 'none'}."]})
     else:
         service = services[service_slug]
-    tz = ZoneInfo(zone)
-    window = engine.Interval(datetime.combine(start_day, time(0), tzinfo=tz).astimezone(timezone.utc),
-                             datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=tz).astimezone(timezone.utc))
+    window = _local_days(start_day, end_day, ZoneInfo(zone))
     policies = {}
     if counselor.notice_minutes is not None:  # NULL: no policy row (the columns are NOT NULL otherwise)
         policies[counselor.id] = BookingRules(counselor.notice_minutes, counselor.horizon_days,
@@ -356,6 +354,27 @@ def slots_for(counselor_slug: str, service_slug: str | None, *, start_day: date,
     return SlotsResult(counselor_id=counselor.id, counselor_slug=counselor.slug, service_id=service.service_id,
                        service_slug=service.service_slug, duration=timedelta(minutes=service.duration_minutes),
                        timezone=zone, starts=schedule.free_slot_starts(service, window=window, now=now))
+
+
+def _local_days(start_day: date, end_day: date, tz: ZoneInfo) -> engine.Interval:
+    """From the start of `start_day` to the end of `end_day` in zone `tz`."""
+    return engine.Interval(datetime.combine(start_day, time(0), tzinfo=tz).astimezone(timezone.utc),
+                           datetime.combine(end_day + timedelta(days=1), time(0), tzinfo=tz).astimezone(timezone.utc))
+
+
+def is_free(counselor: Counselor, service: Service, start: datetime, *, now: datetime,
+            policy: SchedulingPolicy | None, exclude_booking: uuid.UUID | None = None) -> bool:
+    """Whether `start` is one of the slots slots_for offers right now for the counselor's local day of it.
+
+    For a booking about to be written, from the counselor, service and policy (None: the defaults) it has
+    already loaded: one query.
+    """
+    day = start.astimezone(ZoneInfo(counselor.timezone)).date()
+    window = _local_days(day, day, ZoneInfo(counselor.timezone))
+    schedule = load_schedules([counselor], window=window, now=now,
+                              policies={counselor.id: policy} if policy is not None else {},
+                              exclude_booking=exclude_booking)[counselor.id]
+    return engine.to_micros(start) in schedule.free_slot_starts(service, window=window, now=now)
 
 
 def next_available(counselors: list[Counselor], *, format: str, now: datetime,

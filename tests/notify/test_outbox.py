@@ -76,6 +76,29 @@ def test_attachments_are_kept_with_the_message(app):
     assert [Attachment.from_json(a) for a in db.session.get(OutboxMessage, message.id).attachments] == [invite]
 
 
+def test_the_message_returned_is_the_row_as_written_without_reading_it_back(app):
+    from sqlalchemy import event
+
+    statements = []
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        message = queue_link(dedupe_key="manage_link:7:0")
+        seen = {column: getattr(message, column) for column in
+                ("id", "kind", "to_email", "to_name", "subject", "text_body", "html_body", "attachments", "state",
+                 "attempts", "next_attempt_at", "claimed_until", "sent_at", "last_error", "message_id",
+                 "dedupe_key", "created_at")}
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert [s for s in statements if s.lstrip().upper().startswith("SELECT outbox".upper())] == []
+    assert sum("outbox_message" in s for s in statements) == 1  # the INSERT alone
+    db.session.commit()
+    db.session.expire_all()
+    row = db.session.get(OutboxMessage, seen["id"])
+    assert {column: getattr(row, column) for column in seen} == seen
+    assert row.state is OutboxState.pending and row.attempts == 0 and row.claimed_until is None
+
+
 @pytest.mark.parametrize("filename, content_type", [("../x.ics", "text/calendar"), ("x.ics", "calendar")])
 def test_attachment_needs_a_plain_name_and_a_content_type(filename, content_type):
     with pytest.raises(ValueError):

@@ -1,0 +1,261 @@
+"""What one booking writes, and what it costs: every row in its one transaction, a fixed number of statements
+whatever the data, each person's own links in their own email, the objects returned as written."""
+from __future__ import annotations
+
+import re
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import event, func, select
+
+from practice import clock
+from practice.audit import service as audit
+from practice.audit.models import AuditEvent
+from practice.booking import service
+from practice.booking.models import Booking, BookingStatus, Client, ManageToken, Participant
+from practice.booking.tokens import hash_token
+from practice.extensions import db
+from practice.intake.models import Intake, SelfBookingBlock
+from practice.notify.models import OutboxMessage
+from tests.factories import make_counselor
+from tests.scheduling.helpers import add_booking, give_hours
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+MONDAY = datetime(2026, 12, 7, 15, 0, tzinfo=timezone.utc)  # 10:00 in New York
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch):
+    current = {"now": NOW}
+    monkeypatch.setattr(clock, "now", lambda: current["now"])
+    return current
+
+
+@pytest.fixture
+def counselor(app):
+    c = make_counselor(slug="ana", name="Ana Counselor", timezone="America/New_York", licenses=("NY",))
+    for s in c.services:
+        s.price = 0  # free: confirmed at once, with its emails
+    db.session.commit()
+    give_hours(c, {d: [("08:00", "20:00")] for d in range(7)}, notice_minutes=60)
+    return c
+
+
+def body(start: datetime, *, couple=False, email="robin@example.org") -> dict:
+    data = {"counselor": "ana", "service": "couple-trial" if couple else "individual-trial",
+            "start": start.isoformat(), "timezone": "America/Chicago",
+            "client": {"name": "Robin Client", "email": email, "state": "NY"}}
+    if couple:
+        data["partner"] = {"name": "Sam Partner", "email": "sam@example.org"}
+    return data
+
+
+@contextmanager
+def counted():
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def count_of(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+# --- what it costs -------------------------------------------------------------------------------------
+
+def test_statements_per_booking_do_not_grow_with_data(client, counselor):
+    assert client.post("/api/v1/bookings", json=body(MONDAY)).status_code == 201  # warm: settings, caches
+    with counted() as few:
+        assert client.post("/api/v1/bookings", json=body(MONDAY + timedelta(hours=1))).status_code == 201
+    # Many more bookings, of this counselor (the same day and others) and of others, and the same booker.
+    other = make_counselor(slug="other", timezone="America/New_York")
+    give_hours(other, {d: [("08:00", "20:00")] for d in range(7)})
+    trial = next(s for s in counselor.services if s.slug == "individual-trial")
+    for day in range(7):
+        for hour in range(8, 19):
+            start = MONDAY.replace(hour=13) + timedelta(days=day + 1, hours=hour - 8)
+            add_booking(counselor, trial, start)
+            add_booking(other, other.services[0], start)
+    assert client.post("/api/v1/bookings", json=body(MONDAY + timedelta(hours=3))).status_code == 201
+    with counted() as many:
+        assert client.post("/api/v1/bookings", json=body(MONDAY + timedelta(hours=4))).status_code == 201
+    assert len(many) == len(few)
+    # PostgreSQL: the counselor with everything book() checks, the day's schedule, the guard, four rows of
+    # the booking and its person, the intake link, the audit events, the practice's name for the email and
+    # the email. SQLite adds its BEGIN and reloads what the write lock's fresh transaction expired.
+    assert len(few) <= (11 if db.engine.dialect.name == "postgresql" else 16), few
+
+
+def test_a_couple_costs_only_the_second_email_more_on_postgresql(client, counselor):
+    assert client.post("/api/v1/bookings", json=body(MONDAY)).status_code == 201
+    with counted() as one:
+        assert client.post("/api/v1/bookings", json=body(MONDAY + timedelta(hours=2))).status_code == 201
+    with counted() as two:
+        assert client.post("/api/v1/bookings", json=body(MONDAY + timedelta(hours=4), couple=True)).status_code == 201
+    def kind(statement: str) -> str:  # e.g. "INSERT INTO client": one row or several
+        return " ".join(statement.split()[:3])
+
+    extra = [kind(s) for s in two]
+    for statement in one:
+        extra.remove(kind(statement))
+    # The second person's email (and the practice's name for it, read again while no settings are saved).
+    # The rows of both people share their statements on PostgreSQL; SQLite writes them one by one.
+    assert sum(s.startswith("INSERT INTO outbox_message") for s in extra) == 1
+    if db.engine.dialect.name == "postgresql":
+        assert all(s.startswith(("INSERT INTO outbox_message", "SELECT practice_settings")) for s in extra), extra
+
+
+# --- what it writes ------------------------------------------------------------------------------------
+
+def test_each_person_gets_their_own_links_by_email_and_only_hashes_are_stored(client, counselor):
+    response = client.post("/api/v1/bookings", json=body(MONDAY, couple=True))
+    assert response.status_code == 201
+    booking_id = response.get_json()["id"]
+    messages = {m.to_email: m for m in db.session.scalars(select(OutboxMessage))}
+    assert set(messages) == {"robin@example.org", "sam@example.org"}
+    seen = set()
+    for participant in db.session.scalars(select(Participant)):
+        message = messages[participant.client.email]
+        manage = re.findall(rf"http://practice\.test/bookings/{booking_id}\?token=([\w-]+)", message.text_body)
+        intake = re.findall(r"http://practice\.test/intake/([\w-]+)", message.text_body)
+        assert len(manage) == 1 and len(intake) == 1, message.text_body
+        assert f"/bookings/{booking_id}?token={manage[0]}" in message.html_body
+        assert f"/intake/{intake[0]}" in message.html_body
+        # The link opens this person's place on the booking, and only the hash is kept.
+        assert [t.token_hash for t in participant.tokens] == [hash_token(manage[0])]
+        intake_row = db.session.scalar(select(Intake).where(Intake.participant_id == participant.id))
+        assert intake_row.token_hash == hash_token(intake[0])
+        assert client.get(f"/api/v1/bookings/{booking_id}?token={manage[0]}").get_json()["role"] == participant.role
+        seen.update((manage[0], intake[0]))
+    tables = [*db.session.scalars(select(ManageToken.token_hash)), *db.session.scalars(select(Intake.token_hash))]
+    assert not seen & set(tables)  # no plaintext token stored
+    # Neither person's email carries the other's links.
+    for address, message in messages.items():
+        others = [m for a, m in messages.items() if a != address]
+        for other in others:
+            for token in re.findall(r"token=([\w-]+)|/intake/([\w-]+)", other.text_body):
+                assert not any(t and t in message.text_body + message.html_body for t in token)
+
+
+def test_booking_writes_its_people_intakes_and_audit_events_together(client, counselor):
+    response = client.post("/api/v1/bookings", json=body(MONDAY, couple=True))
+    assert response.status_code == 201
+    booking_id = response.get_json()["id"]
+    booking = db.session.get(Booking, uuid.UUID(booking_id))
+    assert booking.status == BookingStatus.confirmed and booking.confirmed_at == NOW
+    assert booking.counselor.slug == "ana" and booking.service.slug == "couple-trial"
+    assert [(p.role, p.client.email, p.client.state) for p in booking.participants] == [
+        ("client", "robin@example.org", "NY"), ("partner", "sam@example.org", None)]
+    assert [len(p.tokens) for p in booking.participants] == [1, 1]
+    intakes = db.session.scalars(select(Intake).order_by(Intake.id)).all()
+    assert [(i.participant.role, i.format, i.answers, i.submitted_at) for i in intakes] == [
+        ("client", "couple", {}, None), ("partner", "couple", {}, None)]
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(e.action, e.record_type, e.detail) for e in events] == [
+        ("intake.issue_link", "intake", {"role": "client"}),
+        ("intake.issue_link", "intake", {"role": "partner"}),
+        ("booking.create", "booking", {"status": "confirmed", "service": "couple-trial"}),
+    ]
+    assert [e.record_id for e in events] == [str(intakes[0].id), str(intakes[1].id), booking_id]
+    assert all(e.at is not None and e.actor == "anonymous" and e.ip == "127.0.0.1" for e in events)
+
+
+def test_nothing_of_a_booking_stays_when_its_email_fails(client, counselor, app, monkeypatch):
+    from practice.booking import notices
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("mail template broke")
+
+    monkeypatch.setattr(notices, "booking_confirmed", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert client.post("/api/v1/bookings", json=body(MONDAY, couple=True)).status_code == 500
+    for model in (Booking, Participant, Client, ManageToken, Intake, AuditEvent, OutboxMessage):
+        assert count_of(model) == 0, model
+
+
+def test_the_booking_returned_is_as_written_without_reading_it_back(app, counselor):
+    req = service.BookingRequest(counselor="ana", service="couple-trial", start=MONDAY, timezone="America/Chicago",
+                                 client=service.PersonIn(name="Robin Client", email="Robin@Example.org", state="ny"),
+                                 partner=service.PersonIn(name="Sam Partner", email="sam@example.org"))
+    created = service.book(req, now=NOW)
+
+    def seen(b: Booking) -> tuple:
+        return (b.id, b.status, b.starts_at, b.counselor.slug, b.service.price,
+                [(p.role, p.client.email, p.client.id, [t.token_hash for t in p.tokens]) for p in b.participants])
+
+    with counted() as statements:
+        as_written = seen(created.booking)
+    assert statements == []
+    db.session.expire_all()
+    assert as_written == seen(db.session.get(Booking, created.booking.id))
+    assert as_written[5][0][1] == "robin@example.org"
+    assert as_written[5][0][3] == [hash_token(created.tokens["client"])]
+
+
+def test_the_guard_releases_an_overlapping_hold_that_ran_out(client, counselor, frozen_clock):
+    held = add_booking(counselor, next(s for s in counselor.services if s.slug == "individual-trial"), MONDAY,
+                       status=BookingStatus.held, hold_expires_at=NOW + timedelta(minutes=10))
+    held_id = held.id
+    assert client.post("/api/v1/bookings", json=body(MONDAY)).status_code == 409  # still held
+    frozen_clock["now"] = NOW + timedelta(minutes=10)
+    assert client.post("/api/v1/bookings", json=body(MONDAY)).status_code == 201
+    db.session.expire_all()
+    old = db.session.get(Booking, held_id)
+    assert (old.status, old.cancelled_by, old.cancel_reason) == (BookingStatus.cancelled, "system", "hold expired")
+    assert count_of(Booking) == 2
+
+
+def test_a_blocked_booker_is_refused_but_a_blocked_partner_is_not_revealed(client, counselor):
+    db.session.add(SelfBookingBlock(email="sam@example.org", created_at=NOW))
+    db.session.commit()
+    assert client.post("/api/v1/bookings", json=body(MONDAY, couple=True)).status_code == 201
+    refused = client.post("/api/v1/bookings", json=body(MONDAY + timedelta(hours=2), email=" SAM@example.org "))
+    assert refused.status_code == 422 and "client.email" in refused.get_json()["errors"]
+
+
+def test_an_unlicensed_state_and_an_unknown_service_are_422(client, counselor):
+    wrong_state = {**body(MONDAY), "client": {"name": "Robin", "email": "robin@example.org", "state": "NJ"}}
+    response = client.post("/api/v1/bookings", json=wrong_state)
+    assert response.status_code == 422 and "client.state" in response.get_json()["errors"]
+    response = client.post("/api/v1/bookings", json={**body(MONDAY), "service": "nope"})
+    assert response.status_code == 422
+    assert "individual-trial" in response.get_json()["errors"]["service"][0]
+    counselor.services[0].active = False
+    db.session.commit()
+    response = client.post("/api/v1/bookings", json={**body(MONDAY), "service": counselor.services[0].slug})
+    assert response.status_code == 422 and "service" in response.get_json()["errors"]
+
+
+# --- audit.batched -------------------------------------------------------------------------------------
+
+def test_audit_events_of_a_batch_are_written_together_when_it_ends(app):
+    with counted() as statements:
+        with audit.batched():
+            audit.record("thing.one", record_type="thing", record_id=1, detail={"n": 1})
+            with audit.batched():  # nested: the outer block writes
+                audit.record("thing.two", record_type="thing", record_id=2)
+            assert not [s for s in statements if "audit_event" in s]
+    assert sum("audit_event" in s for s in statements) == 1
+    db.session.commit()
+    rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(r.action, r.record_id, r.detail) for r in rows] == [("thing.one", "1", {"n": 1}), ("thing.two", "2", {})]
+    assert all(r.at is not None for r in rows)
+
+
+def test_a_batch_that_raises_writes_nothing(app):
+    with pytest.raises(RuntimeError):
+        with audit.batched():
+            audit.record("thing.one")
+            raise RuntimeError("boom")
+    audit.record("thing.after")  # outside a batch again: an object in the session, as before
+    db.session.commit()
+    assert [r.action for r in db.session.scalars(select(AuditEvent))] == ["thing.after"]
