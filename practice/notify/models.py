@@ -2,7 +2,8 @@
 
 A message moves pending -> sending (claimed by one deliverer, with a lease) -> sent, or back to pending with a
 later next_attempt_at when the mail server fails for now, or to failed when it refuses for good or attempts run
-out. Bodies may hold signed links (tokens): they live here and in the delivered message, never in logs.
+out. A message is rendered when delivered, from its template and its encrypted context, which may hold signed
+links (tokens): they live here encrypted and in the delivered message, never in logs.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import JSON, CheckConstraint, Enum, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from practice.clock import now
+from practice.crypto import EncryptedJSON
 from practice.extensions import db
 
 
@@ -30,6 +32,9 @@ class OutboxMessage(db.Model):
         CheckConstraint("state <> 'sending' OR claimed_until IS NOT NULL", name="lease"),
         # The deliverers' question: what is due now? (pending by next attempt, or sending with a lapsed lease)
         Index("ix_outbox_message_due", "state", "next_attempt_at"),
+        # Rendered when delivered (template and context), or, for rows queued before that, rendered bodies.
+        CheckConstraint("(template IS NOT NULL AND context IS NOT NULL) "
+                        "OR (subject IS NOT NULL AND text_body IS NOT NULL AND html_body IS NOT NULL)", name="content"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,9 +42,14 @@ class OutboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(String(60), index=True)  # e.g. "booking_confirmed"; safe to log
     to_email: Mapped[str] = mapped_column(String(320))
     to_name: Mapped[str] = mapped_column(String(200), default="")
-    subject: Mapped[str] = mapped_column(String(300))
-    text_body: Mapped[str] = mapped_column(Text)
-    html_body: Mapped[str] = mapped_column(Text)
+    # templates/email/<template>.* and what it is rendered with, when the message is delivered (outbox.py). The
+    # context carries the reader's signed links: encrypted, like everything else a token could be taken from.
+    template: Mapped[str | None] = mapped_column(String(60))
+    context: Mapped[dict | None] = mapped_column(EncryptedJSON)
+    # Rendered bodies: only in rows queued before migration 0006.
+    subject: Mapped[str | None] = mapped_column(String(300))
+    text_body: Mapped[str | None] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
     # [{"filename", "content_type", "content_b64"}]: small files such as calendar invites.
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     state: Mapped[OutboxState] = mapped_column(

@@ -1,9 +1,14 @@
 """Queueing email: a row in the caller's transaction, and delivery started once that transaction commits.
 
     queue_email(to=client.email, to_name=client.name, template="booking_confirmed", kind="booking_confirmed",
-                context={"booking": booking, "manage_url": manage_url},
+                context={"name": client.name, "when": when, "manage_url": manage_url},
                 dedupe_key=f"booking_confirmed:{booking.id}:{booking.ics_sequence}")
     db.session.commit()  # the booking and its confirmation are saved together, or neither is
+
+The row holds the template's name and the context (JSON values only; stored encrypted, as it carries signed
+links), and the message is rendered when it is delivered (`rendered`): the links are never stored in the clear,
+and the request that queues a message does not pay for rendering it. Rows queued before migration 0006 hold
+rendered bodies and are sent as they are.
 
 Templates are `templates/email/<template>.txt` and `.html`, usually extending `email/base.txt` and
 `email/base.html`. The subject is the `subject` block of the .txt template (required; whitespace is collapsed
@@ -21,10 +26,12 @@ loses it; and only the deliverer that claimed a message sends it (delivery.py).
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 import uuid
+import weakref
 from base64 import b64decode, b64encode
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,8 +53,6 @@ log = logging.getLogger(__name__)
 
 DELIVERY_MODES = ("queue", "thread", "inline", "none")
 _QUEUED_IDS = "practice.notify.queued_ids"  # session.info key: messages inserted in the open transaction
-# Context that depends on who triggered a message; emails read the same from a request, a worker or a test.
-_REQUEST_CONTEXT = ("request", "session", "g", "current_user")
 
 
 @dataclass(frozen=True)
@@ -83,26 +88,33 @@ class RenderedEmail:
 def queue_email(*, to: str, to_name: str = "", template: str, context: dict[str, Any], kind: str,
                 dedupe_key: str | None = None, attachments: Iterable[Attachment] = (),
                 now: datetime | None = None) -> OutboxMessage:
-    """Render `template` and write the message into the current transaction of db.session, without committing.
+    """Write the message (`template` and `context`, rendered when delivered) into the current transaction of
+    db.session, without committing.
 
     The caller's commit saves it together with the change that caused it (a rollback drops both), then starts
     its delivery. With a `dedupe_key` already in the outbox nothing new is queued and the existing message is
-    returned: the same logical message goes out once, however often the cause is retried.
+    returned: the same logical message goes out once, however often the cause is retried. The template must
+    exist and have a subject, and the context must be JSON (ValueError otherwise).
     """
     if "\n" in to or "\r" in to or "@" not in to:
         raise ValueError("not an email address")
+    _templates(current_app._get_current_object(), template)
+    try:
+        json.dumps(context)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the context of email/{template} must be JSON values (it is rendered later): {exc}") \
+            from None
     now = now or clock.now()
-    rendered = render_email(template, context)
     values = dict(
         created_at=now, kind=kind, to_email=to.strip(), to_name=" ".join(to_name.split()),
-        subject=rendered.subject, text_body=rendered.text, html_body=rendered.html,
+        template=template, context=context, subject=None, text_body=None, html_body=None,
         attachments=[a.to_json() for a in attachments], state="pending", attempts=0, next_attempt_at=now,
         message_id=new_message_id(current_app.config), dedupe_key=dedupe_key,
     )
     session = db.session
     # Core on the session's connection, not Session.execute: the ORM's bulk-insert path costs more than the
     # statement itself, and nothing pending in the session has to be flushed before this row.
-    new_id = session.connection().execute(_insert_once(session), values).scalar()
+    new_id = session.connection().execute(_insert_once(session, values), values).scalar()
     if new_id is None:  # the same logical message is already in the outbox
         existing = session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).one()
         log.info("outbox: %s already queued as message %s", kind, existing.id)
@@ -118,18 +130,25 @@ def queue_email(*, to: str, to_name: str = "", template: str, context: dict[str,
 
 
 # INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id: two transactions queueing the same message can't
-# both win. Built once per dialect (building a statement and its cache key costs more than running it).
+# both win. Built once per dialect, and compiled once per dialect too: SQLAlchemy cannot cache a statement with
+# ON CONFLICT (it has no cache key), and compiling it again for every message cost half a millisecond.
 _INSERT_ONCE = {
     "postgresql": postgresql.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
     .returning(OutboxMessage.id),
     "sqlite": sqlite.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
     .returning(OutboxMessage.id),
 }
+_INSERT_ONCE_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dialect -> Compiled
 
 
-def _insert_once(session):
-    statement = _INSERT_ONCE.get(session.get_bind().dialect.name)
-    return statement if statement is not None else insert(OutboxMessage).returning(OutboxMessage.id)
+def _insert_once(session, columns):
+    """The statement compiled for the session's dialect and these columns (queue_email always gives the same)."""
+    dialect = session.get_bind().dialect
+    compiled = _INSERT_ONCE_COMPILED.get(dialect)
+    if compiled is None:
+        statement = _INSERT_ONCE.get(dialect.name, insert(OutboxMessage).returning(OutboxMessage.id))
+        compiled = _INSERT_ONCE_COMPILED[dialect] = statement.compile(dialect=dialect, column_keys=list(columns))
+    return compiled
 
 
 def new_message_id(config) -> str:
@@ -138,21 +157,31 @@ def new_message_id(config) -> str:
     return f"<{uuid.uuid4().hex}@{domain or 'practice.invalid'}>"
 
 
-def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
-    """The subject, text and HTML of `templates/email/<template>.*`, with links on BASE_URL."""
-    app = current_app._get_current_object()
+def rendered(message: OutboxMessage) -> RenderedEmail:
+    """What a message says: rendered now from its template and context, or the bodies of an older row."""
+    if message.template is not None:
+        return render_email(message.template, message.context or {})
+    return RenderedEmail(subject=message.subject, text=message.text_body, html=message.html_body)
+
+
+def _templates(app: Flask, template: str):
     env = app.jinja_env
     text_template = env.get_template(f"email/{template}.txt")
     html_template = env.get_template(f"email/{template}.html")
     if "subject" not in text_template.blocks:
         raise ValueError(f"email/{template}.txt has no {{% block subject %}}")
+    return text_template, html_template
 
+
+def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
+    """The subject, text and HTML of `templates/email/<template>.*`, with links on BASE_URL."""
+    app = current_app._get_current_object()
+    text_template, html_template = _templates(app, template)
+
+    # Not the app's context processors: they read the request and the caller's session, and a message is
+    # rendered by its deliverer, after the commit that queued it. What emails use is given here.
     values = dict(context)
-    app.update_template_context(values)  # context processors: practice_name and the like
-    for name in _REQUEST_CONTEXT:
-        if name not in context:
-            values.pop(name, None)
-    values.update(url_for=_absolute_url_for(app), base_url=app.config["BASE_URL"])
+    values.update(practice_name=_practice_name(), url_for=_absolute_url_for(app), base_url=app.config["BASE_URL"])
 
     subject = " ".join("".join(text_template.blocks["subject"](text_template.new_context(values))).split())
     if not subject:
@@ -160,6 +189,16 @@ def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
     values["subject"] = subject
     return RenderedEmail(subject=subject[:300], text=_tidy_text(text_template.render(values)),
                          html=html_template.render(values))
+
+
+def _practice_name() -> str:
+    """Read on a session of its own, closed at once: rendering must not leave the caller's session (a request's
+    after its commit, or a deliverer's) inside a transaction of its own."""
+    from practice.auth.models import DEFAULT_PRACTICE_NAME, PracticeSettings
+
+    with db.session.session_factory() as session:
+        settings = session.get(PracticeSettings, 1)
+        return settings.practice_name if settings is not None else DEFAULT_PRACTICE_NAME
 
 
 def _absolute_url_for(app: Flask):

@@ -32,18 +32,22 @@ class PermanentFailure(Exception):
 
 
 def build_mime(message: OutboxMessage, *, mail_from: str) -> EmailMessage:
+    """The message as it goes out, rendered now (outbox.rendered): needs the app, for its templates."""
+    from practice.notify.outbox import rendered
+
+    content = rendered(message)
     mime = EmailMessage(policy=policy.SMTP)
     try:
         mime["To"] = Address(display_name=message.to_name, addr_spec=message.to_email)
     except (ValueError, IndexError) as exc:  # the email package's parse errors are ValueErrors
         raise PermanentFailure("the recipient's address is not valid") from exc
     mime["From"] = mail_from
-    mime["Subject"] = message.subject
+    mime["Subject"] = content.subject
     mime["Date"] = format_datetime(message.created_at)
     mime["Message-ID"] = message.message_id
     mime["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a booking confirmation
-    mime.set_content(message.text_body, subtype="plain", cte="quoted-printable")
-    mime.add_alternative(message.html_body, subtype="html", cte="quoted-printable")
+    mime.set_content(content.text, subtype="plain", cte="quoted-printable")
+    mime.add_alternative(content.html, subtype="html", cte="quoted-printable")
     for attachment in message.attachments or ():
         content_type = policy.default.header_factory("content-type", attachment["content_type"])
         mime.add_attachment(b64decode(attachment["content_b64"]), maintype=content_type.maintype,

@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from practice.extensions import db
 from practice.intake.models import RoutingDecision
 from practice.notify.models import OutboxMessage
+from practice.notify.outbox import rendered
 from tests.factories import make_user
 from tests.intake.conftest import counselor_with_hours
 from tests.intake.helpers import answer_in_pages, book, html_of, text_of, valid_answers
@@ -58,7 +59,8 @@ def test_marker_never_reaches_database_logs_or_mail(client, counselor, smtp_serv
     for received in smtp_server.received:
         assert MARKER.encode() not in received.raw
     for message in db.session.scalars(select(OutboxMessage)):
-        assert MARKER not in message.text_body + message.html_body + message.subject
+        content = rendered(message)
+        assert MARKER not in content.text + content.html + content.subject
 
 
 # --- partner B sees the same whatever A answered --------------------------------------------------------

@@ -12,7 +12,7 @@ from practice.extensions import db
 from practice.notify import delivery
 from practice.notify.delivery import backoff, deliver_due, deliver_message
 from practice.notify.models import OutboxMessage, OutboxState
-from practice.notify.outbox import Attachment
+from practice.notify.outbox import Attachment, rendered
 from tests.notify.conftest import MANAGE_URL, TOKEN, queue_link
 from tests.smtp import running_smtp_server
 
@@ -233,7 +233,7 @@ def test_logs_name_ids_and_kinds_never_bodies_addresses_or_tokens(app, smtp_serv
     # The test's own SMTP server ("mail.log") is a peer, not the app: it may log what it receives.
     app_logs = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))
     assert f"message {message.id} (manage_link)" in app_logs  # what the logs do say
-    for secret in (TOKEN, "Hello Ada", "Private note", "ada@example.com", "Lovelace", message.subject):
+    for secret in (TOKEN, "Hello Ada", "Private note", "ada@example.com", "Lovelace", rendered(message).subject):
         assert secret not in app_logs
 
 

@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 from practice.counselors.models import Counselor
 from practice.extensions import db
 from practice.notify.models import OutboxMessage, OutboxState
-from practice.notify.outbox import Attachment, delivery_mode, queue_email, render_email
-from tests.notify.conftest import MANAGE_URL, queue_link
+from practice.notify.outbox import (
+    Attachment, RenderedEmail, delivery_mode, queue_email, render_email, rendered,
+)
+from tests.notify.conftest import MANAGE_URL, TOKEN, queue_link
 
 
 def outbox_count() -> int:
@@ -39,15 +41,44 @@ def test_message_commits_with_the_change_that_caused_it(app):
 def test_message_is_rendered_with_subject_from_its_block_and_links_on_base_url(app):
     message = queue_link(note="See you <soon> & well")
     db.session.commit()
-    assert message.subject == "Your link to manage your session with Harbor Trust Counseling"
+    db.session.expire_all()
+    content = rendered(db.session.get(OutboxMessage, message.id))
+    assert content.subject == "Your link to manage your session with Harbor Trust Counseling"
     assert message.to_email == "ada@example.com" and message.to_name == "Ada Lovelace"
-    assert MANAGE_URL in message.text_body and MANAGE_URL in message.html_body
-    assert "http://practice.test/counselors" in message.text_body  # url_for in an email: BASE_URL, absolute
-    assert 'href="http://practice.test/counselors"' in message.html_body
-    assert "See you <soon> & well" in message.text_body  # plain text is not escaped ...
-    assert "See you &lt;soon&gt; &amp; well" in message.html_body  # ... HTML is
-    assert "\n\n\n" not in message.text_body and message.text_body.startswith("Hello Ada,")
+    assert MANAGE_URL in content.text and MANAGE_URL in content.html
+    assert "http://practice.test/counselors" in content.text  # url_for in an email: BASE_URL, absolute
+    assert 'href="http://practice.test/counselors"' in content.html
+    assert "See you <soon> & well" in content.text  # plain text is not escaped ...
+    assert "See you &lt;soon&gt; &amp; well" in content.html  # ... HTML is
+    assert "\n\n\n" not in content.text and content.text.startswith("Hello Ada,")
     assert message.message_id.startswith("<") and message.message_id.endswith("@practice.example>")
+
+
+def test_the_link_is_stored_encrypted_and_the_message_rendered_when_delivered(app):
+    """The row holds the template and its context encrypted: the signed link is nowhere in the clear."""
+    from sqlalchemy import text
+
+    message = queue_link()
+    db.session.commit()
+    raw = db.session.execute(text("SELECT * FROM outbox_message WHERE id = :id"), {"id": message.id}).mappings().one()
+    assert raw["template"] == "your_link" and raw["subject"] is None and raw["text_body"] is None
+    assert TOKEN.encode() not in bytes(raw["context"]) and all(TOKEN not in str(v) for v in raw.values())
+    assert db.session.get(OutboxMessage, message.id).context["manage_url"] == MANAGE_URL  # decrypts
+
+
+def test_a_message_queued_before_rendering_moved_to_delivery_is_sent_as_it_was(app):
+    """Rows from before migration 0006 hold rendered bodies and no template."""
+    old = OutboxMessage(kind="manage_link", to_email="ada@example.com", to_name="Ada", subject="Old subject",
+                        text_body="Old text", html_body="<p>Old html</p>", attachments=[],
+                        message_id="<old@practice.example>")
+    db.session.add(old)
+    db.session.commit()
+    assert rendered(old) == RenderedEmail("Old subject", "Old text", "<p>Old html</p>")
+
+
+def test_a_context_that_is_not_json_is_refused_when_queued(app):
+    with pytest.raises(ValueError, match="JSON"):
+        queue_email(to="ada@example.com", template="your_link", context={"name": object()}, kind="x")
 
 
 def test_links_use_base_url_even_inside_a_request_from_another_host(app):
@@ -85,7 +116,8 @@ def test_the_message_returned_is_the_row_as_written_without_reading_it_back(app)
     try:
         message = queue_link(dedupe_key="manage_link:7:0")
         seen = {column: getattr(message, column) for column in
-                ("id", "kind", "to_email", "to_name", "subject", "text_body", "html_body", "attachments", "state",
+                ("id", "kind", "to_email", "to_name", "template", "context", "subject", "text_body", "html_body",
+                 "attachments", "state",
                  "attempts", "next_attempt_at", "claimed_until", "sent_at", "last_error", "message_id",
                  "dedupe_key", "created_at")}
     finally:
