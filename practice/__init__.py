@@ -12,7 +12,7 @@ from flask import Flask, jsonify, render_template, request
 
 import config
 from practice.crypto import keyring, new_key
-from practice.database import configure_sqlite
+from practice.database import configure_read_engine, configure_sqlite
 from practice.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+        configure_read_engine(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

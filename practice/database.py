@@ -80,12 +80,13 @@ def read_only_connection():
     other request's connection sees at its end. Here none is ever sent, so the hot statements stay prepared
     and PostgreSQL stops planning them afresh on every request (the two statements of a slots request took
     1.7 ms on the main pool and 1.1 ms here, in a trial beside bench/slots.py). The pool costs up to its size
-    in extra database connections per process. On SQLite, the session's own connection: its transactions are
+    in extra database connections per process, and its prepared statements live as long as its connections:
+    restart the processes after a migration. On SQLite, the session's own connection: its transactions are
     calls within the process.
     """
     from practice.extensions import db
 
-    engine = _read_engine()
+    engine = current_app.extensions.get(READ_ENGINE)
     if engine is None:
         yield db.session.connection()
         return
@@ -93,18 +94,13 @@ def read_only_connection():
         yield connection
 
 
-def _read_engine():
+def configure_read_engine(app) -> None:
+    """On PostgreSQL, make the read-only engine (read_only_connection). create_app calls it in an app context."""
     from practice.extensions import db
 
-    app = current_app._get_current_object()
-    if READ_ENGINE not in app.extensions:
-        main = db.engine
-        app.extensions[READ_ENGINE] = (
-            create_engine(main.url, isolation_level="AUTOCOMMIT",
-                          **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
-            if main.dialect.name == "postgresql" else None
-        )
-    return app.extensions[READ_ENGINE]
+    if db.engine.dialect.name == "postgresql":
+        options = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "isolation_level": "AUTOCOMMIT"}
+        app.extensions[READ_ENGINE] = create_engine(db.engine.url, **options)
 
 
 def app_engines(app) -> list:
@@ -112,7 +108,7 @@ def app_engines(app) -> list:
     from practice.extensions import db
 
     with app.app_context():
-        return [engine for engine in (db.engine, _read_engine()) if engine is not None]
+        return [engine for engine in (db.engine, app.extensions.get(READ_ENGINE)) if engine is not None]
 
 
 def dispose_engines(app) -> None:

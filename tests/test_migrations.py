@@ -33,3 +33,48 @@ def test_audit_log_is_append_only_in_the_database(app):
             db.session.execute(text(statement))
         db.session.rollback()
     assert db.session.execute(text("SELECT action FROM audit_event")).scalars().all() == ["x"]
+
+
+def test_outbox_rows_survive_0006_both_ways(app):
+    """Rows queued before 0006 keep their bodies and are sent as they are; going back down, sent messages
+    queued after it get empty bodies, and an unsent one stops the downgrade instead of being lost."""
+    import pytest
+
+    from practice.notify.models import OutboxMessage, OutboxState
+    from practice.notify.outbox import RenderedEmail, queue_email, rendered
+
+    db.session.remove()
+    downgrade(revision="0005")
+    db.session.execute(text(
+        "INSERT INTO outbox_message (created_at, kind, to_email, to_name, subject, text_body, html_body, "
+        "attachments, state, attempts, next_attempt_at, message_id) VALUES (CURRENT_TIMESTAMP, 'old', "
+        "'ada@example.com', 'Ada', 'Old subject', 'Old text', '<p>Old</p>', '[]', 'pending', 0, "
+        "CURRENT_TIMESTAMP, '<old@practice.example>')"))
+    db.session.commit()
+    upgrade()
+
+    old = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.kind == "old")).one()
+    assert old.template is None and rendered(old) == RenderedEmail("Old subject", "Old text", "<p>Old</p>")
+    new = queue_email(to="bo@example.com", template="booking_cancelled", kind="new",
+                      context={"name": "Bo", "role": "client", "counselor": "Ana", "service": "Trial",
+                               "duration": 50, "when": "Monday", "zone": "UTC", "manage_url": None,
+                               "booking_ref": "AB12", "book_again_url": "http://practice.test/counselors/ana"})
+    db.session.commit()
+    assert "Ana" in rendered(new).text
+    new_id = new.id
+    db.session.remove()
+
+    head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
+    db.session.remove()
+    with pytest.raises(SystemExit):  # Flask-Migrate reports the migration's error and exits
+        downgrade(revision="0005")
+    db.session.remove()
+    assert db.session.scalar(text("SELECT version_num FROM alembic_version")) in (head, "0006")
+    db.session.execute(db.update(OutboxMessage).where(OutboxMessage.id == new_id).values(state=OutboxState.sent))
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="0005")
+    bodies = db.session.execute(text("SELECT kind, subject, text_body FROM outbox_message ORDER BY id")).all()
+    assert [tuple(row) for row in bodies] == [("old", "Old subject", "Old text"), ("new", "", "")]
+    db.session.remove()
+    upgrade()

@@ -40,8 +40,10 @@ def downgrade():
     if unsent:
         raise RuntimeError(f"{unsent} queued messages exist only as template and context: deliver them first "
                            "(flask --app app worker), then downgrade")
-    # Sent or failed messages queued after 0006 had no stored bodies; the older schema needs some.
-    op.execute("UPDATE outbox_message SET subject = '', text_body = '', html_body = '' WHERE text_body IS NULL")
+    # Sent or failed messages queued after 0006 have no stored bodies; the older schema needs some. Only those:
+    # a message queued after the check above keeps its NULLs, and the NOT NULL below then refuses loudly.
+    op.execute("UPDATE outbox_message SET subject = '', text_body = '', html_body = '' "
+               "WHERE text_body IS NULL AND state IN ('sent', 'failed')")
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_outbox_message_content'), type_='check')
         batch_op.alter_column('html_body', existing_type=sa.Text(), nullable=False)

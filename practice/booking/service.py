@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, exists, insert, select, update
+from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import make_transient_to_detached, selectinload
@@ -207,12 +207,15 @@ _RELEASE_EXPIRED = (
     .values(status=BookingStatus.cancelled, cancelled_at=bindparam("claim_now"), cancelled_by="system",
             cancel_reason="hold expired")
 )
+# A live overlap: holds that ran out don't count (they are released, or being released, by the statement above).
 _CLASH = (select(Booking.id)
-          .where(_OVERLAPS, Booking.status.in_(LIVE_STATUSES), Booking.id != bindparam("claim_moving")).limit(1))
-# PostgreSQL, one round trip: the release runs as a CTE. The outer query sees the table as it was when the
-# statement began (the CTE's changes are not visible to it), so the holds just released are left out by id.
-_RELEASED = _RELEASE_EXPIRED.returning(Booking.id).cte("released")
-_RELEASE_THEN_CLASH = _CLASH.where(Booking.id.not_in(select(_RELEASED.c.id))).add_cte(_RELEASED)
+          .where(_OVERLAPS, Booking.status.in_(LIVE_STATUSES),
+                 or_(Booking.status != BookingStatus.held, Booking.hold_expires_at > bindparam("claim_now")),
+                 Booking.id != bindparam("claim_moving")).limit(1))
+# PostgreSQL, one round trip: the release runs as a CTE, which PostgreSQL carries out whether or not the query
+# reads it. The query itself sees the table as the statement began, so it leaves run-out holds out by itself
+# (not by the CTE's result: a hold another transaction released meanwhile is not in it).
+_RELEASE_THEN_CLASH = _CLASH.add_cte(_RELEASE_EXPIRED.cte("released"))
 
 
 def _claim(counselor_id: int, start: datetime, blocked_until: datetime, *, now: datetime,

@@ -367,8 +367,11 @@ def is_free(counselor: Counselor, service: Service, start: datetime, *, now: dat
     """Whether `start` is one of the slots slots_for offers right now for the counselor's local day of it.
 
     For a booking about to be written, from the counselor, service and policy (None: the defaults) it has
-    already loaded: one query.
+    already loaded: one query. As slots_for, nothing is free with a counselor who is no longer active or a
+    service they no longer offer (inactive, or of a format they stopped accepting).
     """
+    if not (counselor.active and service.active and service.format in counselor.formats):
+        return False
     day = start.astimezone(ZoneInfo(counselor.timezone)).date()
     window = _local_days(day, day, ZoneInfo(counselor.timezone))
     schedule = load_schedules([counselor], window=window, now=now,

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from practice import clock
 from practice.booking import service
 from practice.booking.models import Booking, BookingStatus, ManageToken
+from practice.database import dispose_engines
 from practice.extensions import db
 from practice.notify.models import OutboxMessage
 from tests.factories import make_counselor
@@ -420,7 +421,7 @@ def limited_client(app_config):
     with app.app_context():
         yield app.test_client()
         db.session.remove()
-        db.engine.dispose()
+    dispose_engines(app)
 
 
 def test_resend_is_rate_limited(limited_client):

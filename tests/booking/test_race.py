@@ -9,10 +9,12 @@ import multiprocessing
 from datetime import datetime, timezone
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from practice import clock
 from practice.booking.models import LIVE_STATUSES, Booking
+from practice.database import dispose_engines
 from practice.extensions import db
 from tests.factories import make_counselor
 from tests.scheduling.helpers import give_hours
@@ -58,7 +60,7 @@ def _race_worker(config, barrier, results, n, method, url, payload):
 
 def _race(app_config, requests: list[tuple[str, str, dict]]) -> list[tuple[int, int, dict]]:
     db.session.remove()
-    db.engine.dispose()  # no connection crosses the fork
+    dispose_engines(current_app)  # no connection crosses the fork
     ctx = multiprocessing.get_context("fork")
     barrier, results = ctx.Barrier(len(requests)), ctx.Queue()
     processes = [ctx.Process(target=_race_worker, args=(app_config, barrier, results, n, method, url, payload))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -184,6 +185,23 @@ def test_cancelled_booking_cannot_be_rescheduled_and_its_link_is_revoked(client,
     assert again.status_code == 410 and again.get_json() == {"error": "link_revoked_cancelled"}
     # The time is free again.
     assert book(client).status_code == 201
+
+
+@pytest.mark.parametrize("change", ["counselor_inactive", "service_inactive", "format_not_accepted"])
+def test_no_reschedule_with_a_counselor_or_service_no_longer_bookable(client, counselor, change):
+    body = book(client).get_json()
+    service = next(s for s in counselor.services if s.slug == "individual-trial")
+    if change == "counselor_inactive":
+        counselor.active = False
+    elif change == "service_inactive":
+        service.active = False
+    else:
+        counselor.accepts_individual = False
+    db.session.commit()
+    moved = client.post(f"/api/v1/bookings/{body['id']}/reschedule",
+                        json={"token": token_of(body["manage_url"]), "start": MON_14})
+    assert moved.status_code == 409
+    assert db.session.get(Booking, uuid.UUID(body["id"])).starts_at == datetime.fromisoformat(body["start"])
 
 
 def test_old_link_after_reschedule_says_a_newer_link_was_sent(client, counselor):
