@@ -14,6 +14,12 @@ def test_every_response_carries_security_headers(client):
         assert headers["X-Frame-Options"] == "DENY"
 
 
+def test_strict_transport_security_over_https_only(client, app):
+    assert "Strict-Transport-Security" not in client.get("/healthz").headers  # plain HTTP, as in development
+    over_https = client.get("/healthz", base_url="https://practice.test")
+    assert over_https.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
 def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404

@@ -16,7 +16,7 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if request.url.startswith("https://") or current_app.config.get("SESSION_COOKIE_SECURE"):
+    if request.scheme == "https" or current_app.config.get("SESSION_COOKIE_SECURE"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if request.path.startswith("/staff") or request.path.startswith("/api/v1/bookings"):
         headers.setdefault("Cache-Control", "no-store")
