@@ -147,3 +147,12 @@ class AuthActions:
 @pytest.fixture
 def auth(client) -> AuthActions:
     return AuthActions(client)
+
+
+def freeze_clock(monkeypatch, at):
+    """Make practice.clock.now() return `at`; the test moves time by setting the returned dict's "now"."""
+    from practice import clock
+
+    current = {"now": at}
+    monkeypatch.setattr(clock, "now", lambda: current["now"])
+    return current

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from practice import clock
 from practice.booking.models import Booking, BookingStatus, ManageToken
 from practice.booking.tokens import hash_token
 from practice.extensions import db
 from practice.notify.models import OutboxMessage
+from tests.conftest import freeze_clock
 from tests.factories import make_counselor
 from tests.scheduling.helpers import give_hours
 
@@ -24,9 +24,7 @@ MON_14 = "2026-12-07T14:00:00-05:00"
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    current = {"now": NOW}
-    monkeypatch.setattr(clock, "now", lambda: current["now"])
-    return current
+    return freeze_clock(monkeypatch, NOW)
 
 
 @pytest.fixture

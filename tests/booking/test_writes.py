@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, func, select
 
-from practice import clock
 from practice.audit import service as audit
 from practice.audit.models import AuditEvent
 from practice.booking import service
@@ -20,6 +19,7 @@ from practice.extensions import db
 from practice.intake.models import Intake, SelfBookingBlock
 from practice.notify.models import OutboxMessage
 from practice.notify.outbox import rendered
+from tests.conftest import freeze_clock
 from tests.factories import make_counselor
 from tests.scheduling.helpers import add_booking, give_hours
 
@@ -29,9 +29,7 @@ MONDAY = datetime(2026, 12, 7, 15, 0, tzinfo=timezone.utc)  # 10:00 in New York
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    current = {"now": NOW}
-    monkeypatch.setattr(clock, "now", lambda: current["now"])
-    return current
+    return freeze_clock(monkeypatch, NOW)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 from practice import clock
 from practice.auth.service import start_session
 from practice.extensions import db
+from tests.conftest import freeze_clock
 from tests.factories import make_counselor, make_user
 from tests.scheduling.helpers import give_hours
 from tests.smtp import smtp_server  # noqa: F401  (the real SMTP server fixture)
@@ -18,9 +19,7 @@ ALERT_EMAIL = "alerts@practice.test"
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    current = {"now": NOW}
-    monkeypatch.setattr(clock, "now", lambda: current["now"])
-    return current
+    return freeze_clock(monkeypatch, NOW)
 
 
 @pytest.fixture
