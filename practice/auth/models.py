@@ -94,9 +94,11 @@ class PracticeSettings(db.Model):
     require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @classmethod
-    def current(cls) -> PracticeSettings:
-        """The saved settings, or the defaults when none were saved yet. Reading never writes."""
-        return db.session.get(cls, 1) or cls(id=1, practice_name=DEFAULT_PRACTICE_NAME, require_two_factor=False)
+    def current(cls, session=None) -> PracticeSettings:
+        """The saved settings, or the defaults when none were saved yet, read on `session` (db.session by
+        default). Reading never writes."""
+        return ((session or db.session).get(cls, 1)
+                or cls(id=1, practice_name=DEFAULT_PRACTICE_NAME, require_two_factor=False))
 
     @classmethod
     def for_update(cls) -> PracticeSettings:

@@ -29,6 +29,8 @@ class BookingStatus(str, enum.Enum):
 
 
 LIVE_STATUSES = (BookingStatus.held, BookingStatus.pending_payment, BookingStatus.confirmed)
+# An id no booking has (ids are random, version 4): "no booking is being moved" in queries that leave one out.
+NO_BOOKING = uuid.UUID(int=0)
 
 
 class Booking(db.Model):

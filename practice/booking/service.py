@@ -22,7 +22,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import make_transient_to_detached, selectinload
 
 from practice.audit import service as audit
-from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus, Client, ManageToken, Participant
+from practice.booking.models import (
+    LIVE_STATUSES, NO_BOOKING, Booking, BookingStatus, Client, ManageToken, Participant,
+)
 from practice.booking.tokens import hash_token, looks_like_token, new_token
 from practice.counselors.models import Counselor, License, Service
 from practice.counselors.vocabulary import US_STATES
@@ -195,9 +197,8 @@ def _commit_keeping(objects) -> None:
                 session.expire(obj)
 
 
-# The guard's statements, built once. A moved booking does not clash with itself (`moving`; _NO_BOOKING when
-# nothing moves: no booking has that id, ids are random version 4).
-_NO_BOOKING = uuid.UUID(int=0)
+# The guard's statements, built once. A moved booking does not clash with itself (`moving`, or NO_BOOKING when
+# nothing moves).
 # (Parameters named unlike the columns: in an UPDATE, a parameter named after a column would set it.)
 _OVERLAPS = and_(Booking.counselor_id == bindparam("claim_counselor"), Booking.starts_at < bindparam("claim_until"),
                  Booking.blocked_until > bindparam("claim_start"))
@@ -222,7 +223,7 @@ def _claim(counselor_id: int, start: datetime, blocked_until: datetime, *, now: 
            moving: uuid.UUID | None = None) -> None:
     """Inside the write transaction: free overlapping holds that ran out, then refuse any live overlap."""
     params = {"claim_counselor": counselor_id, "claim_start": start, "claim_until": blocked_until, "claim_now": now,
-              "claim_moving": moving or _NO_BOOKING}
+              "claim_moving": moving or NO_BOOKING}
     if db.session.get_bind().dialect.name == "postgresql":
         clash = db.session.scalar(_RELEASE_THEN_CLASH, params)
     else:

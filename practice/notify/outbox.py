@@ -194,11 +194,10 @@ def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
 def _practice_name() -> str:
     """Read on a session of its own, closed at once: rendering must not leave the caller's session (a request's
     after its commit, or a deliverer's) inside a transaction of its own."""
-    from practice.auth.models import DEFAULT_PRACTICE_NAME, PracticeSettings
+    from practice.auth.models import PracticeSettings
 
     with db.session.session_factory() as session:
-        settings = session.get(PracticeSettings, 1)
-        return settings.practice_name if settings is not None else DEFAULT_PRACTICE_NAME
+        return PracticeSettings.current(session).practice_name
 
 
 def _absolute_url_for(app: Flask):

@@ -20,7 +20,7 @@ from sqlalchemy import (
     ARRAY, Integer, and_, any_, bindparam, cast, literal, literal_column, null, or_, select, union_all,
 )
 
-from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus
+from practice.booking.models import LIVE_STATUSES, NO_BOOKING, Booking, BookingStatus
 from practice.core import slots as engine
 from practice.counselors.models import Counselor, Service
 from practice.extensions import db
@@ -106,7 +106,6 @@ def live_booking_filter(now):
 
 # --- statements, built once ------------------------------------------------------------------------------
 
-_NO_BOOKING = uuid.UUID(int=0)  # no booking has it (ids are random, version 4)
 _LO, _HI = bindparam("lo"), bindparam("hi")  # typed by the columns they are compared with
 
 
@@ -122,7 +121,7 @@ def _schedule(of_counselors):
     Busy rows (between lo and hi): bookings with the end of their own buffer ('b'), imported events ('e'),
     time off ('t'). Rules: weekly hours ('w') and the overrides of the window's dates ('o'; one with no times
     is a day off). The first SELECT names and types the columns; each kind fills its own. exclude_booking is a
-    booking whose time does not count (one being moved), or _NO_BOOKING. `of_counselors(column)` is the
+    booking whose time does not count (one being moved), or NO_BOOKING. `of_counselors(column)` is the
     condition on each table's counselor_id.
     """
     return union_all(
@@ -230,7 +229,7 @@ def load_schedules(counselors, *, window: engine.Interval, now: datetime,
     # Busy rows that can matter: anything ending after the window starts less the longest buffer, and
     # starting before the window ends plus a day (max-per-day counts a whole local day).
     params = {"ids": ids, "now": now, "lo": window.start - timedelta(days=1), "hi": window.end + timedelta(days=1),
-              "first_day": first_day, "last_day": last_day, "exclude_booking": exclude_booking or _NO_BOOKING}
+              "first_day": first_day, "last_day": last_day, "exclude_booking": exclude_booking or NO_BOOKING}
     bookings, external, time_off = defaultdict(list), defaultdict(list), defaultdict(list)
     weekly: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
     override_ranges: dict[int, dict[date, list]] = defaultdict(lambda: defaultdict(list))

@@ -233,7 +233,7 @@ def test_compiled_reads_give_the_same_rows_as_core(app, counselor):
                 status=BookingStatus.cancelled)
     params = {"ids": [counselor.id, other.id], "now": NOW, "lo": NOW - timedelta(days=1),
               "hi": NOW + timedelta(days=10), "first_day": date(2026, 12, 6), "last_day": date(2026, 12, 17),
-              "exclude_booking": service._NO_BOOKING}
+              "exclude_booking": service.NO_BOOKING}
 
     def normal(rows):
         return sorted((tuple(v.astimezone(timezone.utc) if isinstance(v, datetime) else v for v in row)
