@@ -1,12 +1,15 @@
 """Column types shared by every domain's models, and how the app talks to its database."""
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, Any, Callable
 
 from flask import current_app
-from sqlalchemy import DateTime, String, TypeDecorator, create_engine
+from sqlalchemy import DateTime, String, Table, TypeDecorator, bindparam, cast, create_engine, insert, literal, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import mapped_column
 
 
@@ -115,3 +118,221 @@ def dispose_engines(app) -> None:
     """Close every pooled connection of the app's engines (before a fork, or when the app is done with)."""
     for engine in app_engines(app):
         engine.dispose()
+
+
+# --- several rows, some naming the ids of others, written in one round trip --------------------------------
+
+class Ref:
+    """The id a row of an InsertBatch gets when the batch is written: a value for a later row of the batch."""
+
+    __slots__ = ("index", "as_text")
+
+    def __init__(self, index: int, *, as_text: bool = False):
+        self.index, self.as_text = index, as_text
+
+    def text(self) -> Ref:
+        """The same id, for a text column (an audit event's record id)."""
+        return Ref(self.index, as_text=True)
+
+
+_BATCH = "practice.insert_batch"  # session.info key: the batch insert_batch() holds open
+
+
+@contextmanager
+def insert_batch():
+    """Rows added inside the block (`InsertBatch.add`, and the writers that look for `current_batch()`: audit
+    events, outbox messages, intake links) are written together when it ends, on the session's connection, in
+    the caller's transaction. If the block raises, nothing is written. Nested blocks share the outer batch."""
+    from practice.extensions import db
+
+    session = db.session()
+    if session.info.get(_BATCH) is not None:
+        yield session.info[_BATCH]
+        return
+    batch = session.info[_BATCH] = InsertBatch()
+    try:
+        yield batch
+    finally:
+        session.info.pop(_BATCH, None)
+    batch.execute(session.connection())
+
+
+def current_batch() -> InsertBatch | None:
+    from practice.extensions import db
+
+    return db.session().info.get(_BATCH)
+
+
+class InsertBatch:
+    """INSERTs of several tables, where a row may name the generated id of an earlier row (a Ref), written in
+    one statement on PostgreSQL and one statement per row elsewhere.
+
+    On PostgreSQL each row is a data-modifying CTE (`WITH r0 AS (INSERT ... RETURNING id), r1 AS (INSERT ...
+    VALUES (..., (SELECT id FROM r0)))`): one round trip and one plan for what the unit of work would send as
+    a statement per table, at several times the Python cost. The statement is compiled once per shape (the
+    tables, columns and references, in order), so a hot path pays for its values only. Every statement in it
+    sees the same snapshot and the constraints are checked as for any INSERT (an exclusion or unique violation
+    raises IntegrityError for the whole batch).
+
+    Columns a row leaves out get their column's default (a value or a function of no arguments), or NULL;
+    a column with neither is an error. Rows are written in the order added.
+    """
+
+    def __init__(self):
+        self._rows: list[tuple[Table, dict[str, Any], tuple[str, ...]]] = []
+        self._then: list[tuple[int, Callable[[Any], None]]] = []
+        self._objects: dict[int, Ref] = {}  # id(ORM object) -> its row
+
+    def add(self, table: Table, values: dict[str, Any], *, unless_conflict_on: tuple[str, ...] = (),
+            then: Callable[[Any], None] | None = None) -> Ref | None:
+        """A row of `table`. `unless_conflict_on`: columns of a unique index; a row that would repeat one is
+        left out (ON CONFLICT DO NOTHING) and its id is None. `then(id)` is called once the batch is written.
+        Returns the Ref of its generated id (None for a table whose key is not generated)."""
+        index = len(self._rows)
+        self._rows.append((table, _with_defaults(table, values), tuple(unless_conflict_on)))
+        if then is not None:
+            self._then.append((index, then))
+        return Ref(index) if table.autoincrement_column is not None else None
+
+    def add_object(self, obj, **values) -> Ref | None:
+        """A new ORM object's row: its column attributes, with `values` (e.g. a foreign key given as a Ref)
+        over them. Once written, the object's generated id is set on it; it does not join the session."""
+        mapper = sa_inspect(type(obj))
+        row = {prop.columns[0].name: obj.__dict__[prop.key] for prop in mapper.column_attrs
+               if prop.key in obj.__dict__}
+        row.update(values)
+        generated = mapper.local_table.autoincrement_column
+        ref = self.add(mapper.local_table, row, then=(lambda new_id: setattr(obj, generated.key, new_id))
+                       if generated is not None else None)
+        if ref is not None:
+            self._objects[id(obj)] = ref
+        return ref
+
+    def id_of(self, obj) -> Any:
+        """An object's id: its Ref while it waits in this batch, its id otherwise."""
+        return self._objects.get(id(obj)) or obj.id
+
+    def execute(self, connection) -> None:
+        if not self._rows:
+            return
+        if connection.dialect.name == "postgresql":
+            compiled = _batch_statement(connection.dialect, self._shape())
+            params = {f"r{i}_{name}": value for i, (_, values, _) in enumerate(self._rows)
+                      for name, value in values.items() if not isinstance(value, Ref)}
+            row = connection.execute(compiled, params).one()
+            ids = {int(key[1:]): value for key, value in row._mapping.items() if key != "nothing"}
+        else:
+            ids = {}
+            for i, (table, values, conflict) in enumerate(self._rows):
+                values = {name: (_as_text(ids[value.index]) if value.as_text else ids[value.index])
+                          if isinstance(value, Ref) else value for name, value in values.items()}
+                statement = _row_statement(connection.dialect, table, tuple(values), conflict)
+                result = connection.execute(statement, values)
+                ids[i] = result.scalar() if table.autoincrement_column is not None else None
+        for index, then in self._then:
+            then(ids[index])
+        self._rows, self._then, self._objects = [], [], {}
+
+    def _shape(self) -> tuple:
+        return tuple(
+            (table, tuple((name, (value.index, value.as_text) if isinstance(value, Ref) else None)
+                          for name, value in values.items()), conflict)
+            for table, values, conflict in self._rows)
+
+
+def _as_text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+_MISSING, _SERVER = object(), object()  # no value at all; left to the database's default
+_DEFAULTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # table -> {column: default or _MISSING}
+
+
+def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """Every column of the row but a generated key: `values`, and for the others their column's default."""
+    defaults = _DEFAULTS.get(table)
+    if defaults is None:
+        defaults = _DEFAULTS[table] = {}
+        for column in table.columns:
+            if column is table.autoincrement_column:
+                continue
+            default = column.default
+            if default is not None and (default.is_scalar or default.is_callable):
+                defaults[column.name] = default
+            elif column.server_default is not None:
+                defaults[column.name] = _SERVER
+            elif column.nullable:
+                defaults[column.name] = None
+            else:
+                defaults[column.name] = _MISSING
+    row = {}
+    for name, default in defaults.items():
+        value = values.get(name, _MISSING)
+        if value is _MISSING:
+            if default is _SERVER:
+                continue
+            if default is _MISSING:
+                raise KeyError(f"{table.name}.{name} has no value and no default")
+            value = None if default is None else default.arg(None) if default.is_callable else default.arg
+        row[name] = value
+    unknown = set(values) - set(defaults)
+    if unknown:
+        raise KeyError(f"{table.name} has no column {', '.join(sorted(unknown))}")
+    return row
+
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dialect -> {shape: Compiled}
+
+
+def _compiled(dialect, shape, build):
+    cache = _COMPILED.setdefault(dialect, {})
+    compiled = cache.get(shape)
+    if compiled is None:
+        if len(cache) > 256:  # shapes come from code paths, not from input; this only bounds a mistake
+            cache.clear()
+        compiled = cache[shape] = build().compile(dialect=dialect)
+    return compiled
+
+
+def _insert(dialect_name: str, table: Table, conflict: tuple[str, ...]):
+    if not conflict:
+        return insert(table)
+    module = postgresql if dialect_name == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+
+
+def _batch_statement(dialect, shape):
+    def build():
+        ctes, selected = [], []
+        for i, (table, columns, conflict) in enumerate(shape):
+            values = {}
+            for name, ref in columns:
+                if ref is None:
+                    values[name] = bindparam(f"r{i}_{name}", type_=table.c[name].type)
+                    continue
+                index, as_text = ref
+                referenced = shape[index][0].autoincrement_column
+                value = select(ctes[index].c[referenced.name]).scalar_subquery()
+                values[name] = cast(value, table.c[name].type) if as_text else value
+            statement = _insert(dialect.name, table, conflict).values(values)
+            if table.autoincrement_column is not None:
+                statement = statement.returning(table.autoincrement_column)
+            ctes.append(statement.cte(f"r{i}"))
+            if table.autoincrement_column is not None:
+                selected.append(select(ctes[-1].c[table.autoincrement_column.name]).scalar_subquery()
+                                .label(f"r{i}"))
+        # Every CTE runs whether or not the query reads it (PostgreSQL runs data-modifying CTEs to completion).
+        return select(*(selected or [literal(None).label("nothing")])).add_cte(*ctes)
+
+    return _compiled(dialect, shape, build)
+
+
+def _row_statement(dialect, table: Table, columns: tuple[str, ...], conflict: tuple[str, ...]):
+    def build():
+        statement = _insert(dialect.name, table, conflict).values(
+            {name: bindparam(name, type_=table.c[name].type) for name in columns})
+        if table.autoincrement_column is not None:
+            statement = statement.returning(table.autoincrement_column)
+        return statement
+
+    return _compiled(dialect, (table, columns, conflict), build)

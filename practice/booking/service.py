@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import make_transient_to_detached, selectinload
+from sqlalchemy.orm import selectinload
 
 from practice.audit import service as audit
 from practice.booking.models import (
@@ -28,6 +27,7 @@ from practice.booking.models import (
 from practice.booking.tokens import hash_token, looks_like_token, new_token
 from practice.counselors.models import Counselor, License, Service
 from practice.counselors.vocabulary import US_STATES
+from practice.database import insert_batch
 from practice.extensions import db
 from practice.intake.service import SELF_BOOKING_BLOCKED, blocked_email_key, self_booking_block_exists
 from practice.scheduling.models import SchedulingPolicy
@@ -327,48 +327,6 @@ def _person(p: PersonIn, *, now: datetime) -> Client:
                   state=(p.state or "").upper() or None, created_at=now)
 
 
-# Writing a new booking: one INSERT per table whatever the number of people, ids read back in the order given.
-_INSERTS = {model: insert(model).returning(model.id, sort_by_parameter_order=True)
-            for model in (Client, Participant, ManageToken)}
-_INSERTS[Booking] = insert(Booking)  # its id is made here
-
-
-def _insert_as_loaded(objects: list) -> None:
-    """INSERT new objects of one model in one statement, then treat them as loaded from the database.
-
-    What a flush does for them, without the unit of work's bookkeeping, which costs a booking more than its
-    round trips. Every column must be set on the objects (KeyError otherwise), except a generated `id`, which is
-    read back. They join the session when the caller adds the first of them (`_insert_new_booking`).
-    """
-    model = type(objects[0])
-    columns = [prop.key for prop in sa_inspect(model).column_attrs if prop.key != "id" or model is Booking]
-    result = db.session.connection().execute(_INSERTS[model], [{key: obj.__dict__[key] for key in columns}
-                                                               for obj in objects])
-    if model is not Booking:
-        for obj, new_id in zip(objects, result.scalars(), strict=True):
-            obj.id = new_id
-    for obj in objects:
-        make_transient_to_detached(obj)
-
-
-def _insert_new_booking(booking: Booking) -> None:
-    """Write a booking built in memory with its participants, their client rows and manage tokens: four
-    statements on either engine (the unit of work takes as many, at several times the cost), the objects
-    then in the session as written. Raises IntegrityError as a flush would (the exclusion constraint)."""
-    participants = booking.participants
-    _insert_as_loaded([p.client for p in participants])
-    _insert_as_loaded([booking])
-    for participant in participants:
-        participant.client_id = participant.client.id
-    _insert_as_loaded(participants)
-    tokens = [token for p in participants for token in p.tokens]
-    for participant in participants:
-        for token in participant.tokens:
-            token.participant_id = participant.id
-    _insert_as_loaded(tokens)
-    db.session.add(booking)  # with its participants, clients and tokens (cascade), all persistent and clean
-
-
 def _revoke_links(participant: Participant, *, now: datetime, reason: str) -> None:
     """End every live link of this person; an old link then says why (cancelled, or a newer one was sent)."""
     for token_row in participant.tokens:
@@ -401,43 +359,43 @@ def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
 
     def work() -> BookingCreated:
         _claim(counselor_id, start, blocked_until, now=now)
-        booking = Booking(
-            id=uuid.uuid4(), counselor=counselor, service=service, counselor_id=counselor_id, service_id=service.id,
-            starts_at=start, ends_at=end, blocked_until=blocked_until, client_timezone=req.timezone,
-            status=BookingStatus.confirmed if free else BookingStatus.held,
-            hold_expires_at=None if free else now + timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"]),
-            ics_sequence=0, created_at=now, updated_at=now, confirmed_at=now if free else None,
-            policies_accepted_at=now, cancelled_at=None, cancelled_by=None, cancel_reason=None, reschedule_count=0,
-        )
-        people = [("client", req.client)] + ([("partner", req.partner)] if req.partner else [])
-        tokens = {}
-        for role, person in people:
-            participant = Participant(booking_id=booking.id, role=role, client=_person(person, now=now))
-            token = new_token()
-            participant.tokens.append(ManageToken(token_hash=hash_token(token), created_at=now, revoked_at=None,
-                                                  revoked_reason=None))
-            booking.participants.append(participant)
-            tokens[role] = token
-        _insert_new_booking(booking)  # the exclusion constraint speaks here on PostgreSQL
-        from practice.intake.service import issue_intakes
+        # Everything the booking writes goes out as one batch: one statement on PostgreSQL, where the
+        # exclusion constraint has the last word on the overlap.
+        with insert_batch() as batch:
+            booking = Booking(
+                id=uuid.uuid4(), counselor=counselor, service=service, counselor_id=counselor_id,
+                service_id=service.id, starts_at=start, ends_at=end, blocked_until=blocked_until,
+                client_timezone=req.timezone, status=BookingStatus.confirmed if free else BookingStatus.held,
+                hold_expires_at=None if free else now + timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"]),
+                ics_sequence=0, created_at=now, updated_at=now, confirmed_at=now if free else None,
+                policies_accepted_at=now, reschedule_count=0,
+            )
+            batch.add_object(booking)
+            tokens = {}
+            for role, person in [("client", req.client)] + ([("partner", req.partner)] if req.partner else []):
+                client = _person(person, now=now)
+                participant = Participant(booking_id=booking.id, role=role, client=client)
+                booking.participants.append(participant)
+                participant_id = batch.add_object(participant, client_id=batch.add_object(client))
+                token = tokens[role] = new_token()
+                manage_token = ManageToken(token_hash=hash_token(token), created_at=now)
+                participant.tokens.append(manage_token)
+                batch.add_object(manage_token, participant_id=participant_id)
+            from practice.intake.service import issue_intakes
 
-        with audit.batched():  # the intake links' events and the booking's, in one statement
             # Each person's own private intake link: a new booking has no intakes yet, so none is looked for.
             intake_tokens = issue_intakes(booking, now=now, new_booking=True)
             audit.record("booking.create", record_type="booking", record_id=booking.id,
                          detail={"status": booking.status.value, "service": service.slug})
-        if free:
-            from practice.booking import notices
+            if free:
+                from practice.booking import notices
 
-            notices.booking_confirmed(booking, tokens, intake_tokens=intake_tokens)
+                notices.booking_confirmed(booking, tokens, intake_tokens=intake_tokens)
         return BookingCreated(booking, tokens, intake_tokens)
 
-    def written(created: BookingCreated) -> list:
-        booking = created.booking
-        return [booking, booking.counselor, booking.service, *booking.participants,
-                *(p.client for p in booking.participants), *(t for p in booking.participants for t in p.tokens)]
-
-    return _in_write_transaction(work, keep_loaded=written)
+    # The booking and its people are not objects of the session (they were written by the batch); the counselor
+    # and service it names stay loaded for the response.
+    return _in_write_transaction(work, keep_loaded=lambda created: [counselor, service])
 
 
 def open_link(booking_id: str | uuid.UUID, token: str | None, *, now: datetime) -> LinkAccess:

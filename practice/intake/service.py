@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
 from practice.audit import service as audit
@@ -30,6 +30,7 @@ from practice.core.intake import (
     validate_section,
 )
 from practice.core.routing import decide
+from practice.database import insert_batch
 from practice.extensions import db
 from practice.intake.models import LINK_DAYS, TRACKS, Intake, RoutingDecision, SelfBookingBlock
 
@@ -146,7 +147,7 @@ def issue_intakes(booking: Booking, *, now: datetime, new_booking: bool = False)
 
     Called by booking.service.book() inside its transaction, after the participants exist. Intakes already
     submitted get no new link. `new_booking`: the booking was created in this transaction, so nobody on it
-    has an intake yet and none is looked for (the intakes of a couple are then written in one statement).
+    has an intake yet and none is looked for.
     """
     if not new_booking:
         tokens = {}
@@ -156,22 +157,19 @@ def issue_intakes(booking: Booking, *, now: datetime, new_booking: bool = False)
                 continue
             tokens[participant.role] = issue_for(participant, now=now)
         return tokens
-    # One INSERT for everyone on the booking (Core: nothing reads these rows back in the booking's request).
-    issued = [(participant, new_token()) for participant in booking.participants]
+    # Rows of the booking's batch (insert_batch), or of one of their own: nothing reads them back in the request.
+    issued = {}
     expires_at = _expiry(booking, now)
-    intake_ids = db.session.connection().execute(_INSERT_INTAKES, [
-        dict(participant_id=participant.id, format=booking.service.format, answers={}, sections_done=[],
-             created_at=now, updated_at=now, token_hash=hash_token(token), token_issued_at=now,
-             expires_at=expires_at, submitted_at=None)
-        for participant, token in issued
-    ]).scalars().all()
-    for (participant, _), intake_id in zip(issued, intake_ids, strict=True):
-        audit.record("intake.issue_link", record_type="intake", record_id=intake_id,
-                     detail={"role": participant.role})
-    return {participant.role: token for participant, token in issued}
-
-
-_INSERT_INTAKES = insert(Intake).returning(Intake.id, sort_by_parameter_order=True)
+    with insert_batch() as batch:
+        for participant in booking.participants:
+            token = issued[participant.role] = new_token()
+            intake_id = batch.add(Intake.__table__, dict(
+                participant_id=batch.id_of(participant), format=booking.service.format, answers={},
+                sections_done=[], created_at=now, updated_at=now, token_hash=hash_token(token), token_issued_at=now,
+                expires_at=expires_at, submitted_at=None))
+            audit.record("intake.issue_link", record_type="intake", record_id=intake_id,
+                         detail={"role": participant.role})
+    return issued
 
 
 def issue_from_manage_link(booking_id: str | uuid.UUID, manage_token: str | None, *, now: datetime) -> str:

@@ -31,7 +31,6 @@ import logging
 import re
 import threading
 import uuid
-import weakref
 from base64 import b64decode, b64encode
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,12 +39,12 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
-from sqlalchemy import event, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import event, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from config import ConfigError
 from practice import clock
+from practice.database import current_batch, insert_batch
 from practice.extensions import db
 from practice.notify.models import OutboxMessage, OutboxState
 
@@ -95,6 +94,9 @@ def queue_email(*, to: str, to_name: str = "", template: str, context: dict[str,
     its delivery. With a `dedupe_key` already in the outbox nothing new is queued and the existing message is
     returned: the same logical message goes out once, however often the cause is retried. The template must
     exist and have a subject, and the context must be JSON (ValueError otherwise).
+
+    Inside `insert_batch()` the message is a row of the batch: the object returned gets its id when the batch
+    is written (None if its dedupe key was already queued), and does not join the session.
     """
     if "\n" in to or "\r" in to or "@" not in to:
         raise ValueError("not an email address")
@@ -112,43 +114,31 @@ def queue_email(*, to: str, to_name: str = "", template: str, context: dict[str,
         message_id=new_message_id(current_app.config), dedupe_key=dedupe_key,
     )
     session = db.session
-    # Core on the session's connection, not Session.execute: the ORM's bulk-insert path costs more than the
-    # statement itself, and nothing pending in the session has to be flushed before this row.
-    new_id = session.connection().execute(_insert_once(session, values), values).scalar()
-    if new_id is None:  # the same logical message is already in the outbox
-        existing = session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).one()
-        log.info("outbox: %s already queued as message %s", kind, existing.id)
-        return existing
-    session.info.setdefault(_QUEUED_IDS, set()).add(new_id)
-    log.info("outbox: queued message %s (%s)", new_id, kind)
-    # The row is exactly `values` with its new id: put it in the session as loaded rather than read it back.
-    message = OutboxMessage(id=new_id, **{**values, "state": OutboxState.pending}, claimed_until=None, sent_at=None,
+    message = OutboxMessage(**{**values, "state": OutboxState.pending}, claimed_until=None, sent_at=None,
                             last_error=None)
+    in_batch = current_batch() is not None
+    # INSERT ... ON CONFLICT (dedupe_key) DO NOTHING: two transactions queueing the same message can't both win.
+    with insert_batch() as batch:  # the caller's batch if it has one open, written at its end
+        batch.add(OutboxMessage.__table__, values, unless_conflict_on=("dedupe_key",),
+                  then=lambda new_id: _queued(session, message, new_id, kind))
+    if in_batch:
+        return message
+    if message.id is None:  # the same logical message is already in the outbox
+        return session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).one()
+    # The row is exactly `values` with its new id: put it in the session as loaded rather than read it back.
     make_transient_to_detached(message)
     session.add(message)
     return message
 
 
-# INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id: two transactions queueing the same message can't
-# both win. Built once per dialect, and compiled once per dialect too: SQLAlchemy cannot cache a statement with
-# ON CONFLICT (it has no cache key), and compiling it again for every message cost half a millisecond.
-_INSERT_ONCE = {
-    "postgresql": postgresql.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    .returning(OutboxMessage.id),
-    "sqlite": sqlite.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    .returning(OutboxMessage.id),
-}
-_INSERT_ONCE_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dialect -> Compiled
-
-
-def _insert_once(session, columns):
-    """The statement compiled for the session's dialect and these columns (queue_email always gives the same)."""
-    dialect = session.get_bind().dialect
-    compiled = _INSERT_ONCE_COMPILED.get(dialect)
-    if compiled is None:
-        statement = _INSERT_ONCE.get(dialect.name, insert(OutboxMessage).returning(OutboxMessage.id))
-        compiled = _INSERT_ONCE_COMPILED[dialect] = statement.compile(dialect=dialect, column_keys=list(columns))
-    return compiled
+def _queued(session, message: OutboxMessage, new_id: int | None, kind: str) -> None:
+    """A message row was written (new_id), or left out as already queued (None): deliver it after the commit."""
+    message.id = new_id
+    if new_id is None:
+        log.info("outbox: %s already queued", kind)
+        return
+    session.info.setdefault(_QUEUED_IDS, set()).add(new_id)
+    log.info("outbox: queued message %s (%s)", new_id, kind)
 
 
 def new_message_id(config) -> str:
