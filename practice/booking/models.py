@@ -11,7 +11,9 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid, and_, literal, or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.clock import now
@@ -75,6 +77,16 @@ class Booking(db.Model):
 
     def participant(self, role: str) -> Participant | None:
         return next((p for p in self.participants if p.role == role), None)
+
+
+def live_booking_filter(now):
+    """Bookings that hold time: live statuses, except holds that have run out. `now` may be a bindparam."""
+    # The statuses as separate literals, not one expanding parameter: the statement's text is then complete
+    # when compiled (see practice.database.HotStatement).
+    return and_(
+        Booking.status.in_([literal(status.value, Booking.status.type) for status in LIVE_STATUSES]),
+        or_(Booking.status != BookingStatus.held, Booking.hold_expires_at > now),
+    )
 
 
 class Client(db.Model):

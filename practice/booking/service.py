@@ -1,9 +1,10 @@
 """Booking use cases: book, reschedule, cancel, find by link, resend links, release expired holds.
 
 The only writer of bookings, their participants and their manage tokens. Every path that creates or moves a
-booking goes through `_claim`, which runs inside a write transaction: on SQLite the write lock is taken
-(BEGIN IMMEDIATE) before anything is read; on PostgreSQL the exclusion constraint refuses an overlap that a
-concurrent transaction commits first. Either way a loser sees SlotUnavailable, never an error page.
+booking goes through `_claim` before it writes: on SQLite inside a write transaction that took the write lock
+(BEGIN IMMEDIATE) before anything was read; on PostgreSQL the exclusion constraint refuses an overlap that a
+concurrent writer commits first (a new booking is written by one statement, its own transaction; a move in a
+transaction). Either way a loser sees SlotUnavailable, never an error page.
 """
 from __future__ import annotations
 
@@ -16,18 +17,18 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
 from practice.audit import service as audit
 from practice.booking.models import (
-    LIVE_STATUSES, NO_BOOKING, Booking, BookingStatus, Client, ManageToken, Participant,
+    LIVE_STATUSES, NO_BOOKING, Booking, BookingStatus, Client, ManageToken, Participant, live_booking_filter,
 )
 from practice.booking.tokens import hash_token, looks_like_token, new_token
 from practice.counselors.models import Counselor, License, Service
 from practice.counselors.vocabulary import US_STATES
-from practice.database import insert_batch
+from practice.database import HotStatement, insert_batch
 from practice.extensions import db
 from practice.intake.service import SELF_BOOKING_BLOCKED, blocked_email_key, self_booking_block_exists
 from practice.scheduling.models import SchedulingPolicy
@@ -124,6 +125,19 @@ def _write_transaction():
         db.session.connection(execution_options={"sqlite_immediate": True})
 
 
+def _statements_on_their_own() -> None:
+    """On PostgreSQL, from here to the session's commit each statement is a transaction of its own (autocommit).
+
+    For a use case whose writes are one statement (book): its reads take a snapshot each at READ COMMITTED
+    anyway, and a transaction around them would add only a BEGIN and a COMMIT round trip. The session's
+    connection goes back to transactions when it returns to the pool. Nothing else of the request has used the
+    session yet, or what it did is dropped here. SQLite: nothing changes (_write_transaction takes its lock).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.rollback()
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def _is_exclusion_violation(exc: DBAPIError) -> bool:
     return getattr(getattr(exc, "orig", None), "sqlstate", None) == "23P01"
 
@@ -206,17 +220,16 @@ _RELEASE_EXPIRED = (
     update(Booking)
     .where(_OVERLAPS, Booking.status == BookingStatus.held, Booking.hold_expires_at <= bindparam("claim_now"))
     .values(status=BookingStatus.cancelled, cancelled_at=bindparam("claim_now"), cancelled_by="system",
-            cancel_reason="hold expired")
+            cancel_reason="hold expired", updated_at=bindparam("claim_now"))
 )
 # A live overlap: holds that ran out don't count (they are released, or being released, by the statement above).
 _CLASH = (select(Booking.id)
-          .where(_OVERLAPS, Booking.status.in_(LIVE_STATUSES),
-                 or_(Booking.status != BookingStatus.held, Booking.hold_expires_at > bindparam("claim_now")),
-                 Booking.id != bindparam("claim_moving")).limit(1))
+          .where(_OVERLAPS, live_booking_filter(bindparam("claim_now")), Booking.id != bindparam("claim_moving"))
+          .limit(1))
 # PostgreSQL, one round trip: the release runs as a CTE, which PostgreSQL carries out whether or not the query
 # reads it. The query itself sees the table as the statement began, so it leaves run-out holds out by itself
 # (not by the CTE's result: a hold another transaction released meanwhile is not in it).
-_RELEASE_THEN_CLASH = _CLASH.add_cte(_RELEASE_EXPIRED.cte("released"))
+_RELEASE_THEN_CLASH = HotStatement(_CLASH.add_cte(_RELEASE_EXPIRED.cte("released")))
 
 
 def _claim(counselor_id: int, start: datetime, blocked_until: datetime, *, now: datetime,
@@ -225,11 +238,11 @@ def _claim(counselor_id: int, start: datetime, blocked_until: datetime, *, now: 
     params = {"claim_counselor": counselor_id, "claim_start": start, "claim_until": blocked_until, "claim_now": now,
               "claim_moving": moving or NO_BOOKING}
     if db.session.get_bind().dialect.name == "postgresql":
-        clash = db.session.scalar(_RELEASE_THEN_CLASH, params)
+        clash = _RELEASE_THEN_CLASH.rows(params)
     else:
         db.session.execute(_RELEASE_EXPIRED, params, execution_options={"synchronize_session": False})
-        clash = db.session.scalar(_CLASH, params)
-    if clash is not None:
+        clash = db.session.execute(_CLASH, params).all()
+    if clash:
         raise SlotUnavailable()
 
 
@@ -316,7 +329,7 @@ def _check_rules(req: BookingRequest, chosen: _Chosen) -> None:
 def _check_slot(counselor: Counselor, service: Service, policy: SchedulingPolicy | None, start: datetime, *,
                 now: datetime, moving: Booking | None = None) -> None:
     """The start must be one the engine offers right now (hours, notice, horizon, busy), or it is taken."""
-    from practice.scheduling.service import is_free
+    from practice.scheduling.service import is_free  # it makes a model instance when imported: after models
 
     if not is_free(counselor, service, start, now=now, policy=policy, exclude_booking=moving.id if moving else None):
         raise SlotUnavailable()
@@ -344,9 +357,11 @@ def _issue_token(participant: Participant, *, now: datetime) -> str:
 
 def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
     """Book a free start: the booking, each person's client row, manage link and intake link, the
-    confirmation email(s) of a free service and the audit record, all in one transaction."""
+    confirmation email(s) of a free service and the audit record, all written together (one statement on
+    PostgreSQL, one transaction on SQLite)."""
     if req.start.tzinfo is None:
         raise BookingInvalid({"start": ["Give the time with its UTC offset, e.g. 2026-12-07T10:00:00-05:00."]})
+    _statements_on_their_own()
     chosen = _load_counselor_service(req)
     _check_rules(req, chosen)
     counselor, service, policy = chosen.counselor, chosen.service, chosen.policy

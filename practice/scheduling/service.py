@@ -8,7 +8,6 @@ at import: building them and their SQLAlchemy cache keys on every request took a
 """
 from __future__ import annotations
 
-import enum
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,12 +16,13 @@ from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    ARRAY, Integer, and_, any_, bindparam, cast, literal, literal_column, null, or_, select, union_all,
+    ARRAY, Integer, and_, any_, bindparam, cast, literal_column, null, select, union_all,
 )
 
-from practice.booking.models import LIVE_STATUSES, NO_BOOKING, Booking, BookingStatus
+from practice.booking.models import NO_BOOKING, Booking, live_booking_filter
 from practice.core import slots as engine
 from practice.counselors.models import Counselor, Service
+from practice.database import HotStatement
 from practice.extensions import db
 from practice.scheduling.models import DateOverride, ExternalBusy, SchedulingPolicy, TimeOff, WeeklyHours
 
@@ -94,16 +94,6 @@ class CounselorSchedule:
         )
 
 
-def live_booking_filter(now):
-    """Bookings that hold time: live statuses, except holds that have run out. `now` may be a bindparam."""
-    # The statuses as separate literals, not one expanding parameter: the statement's text is then complete
-    # when compiled (see _Read).
-    return and_(
-        Booking.status.in_([literal(status.value, Booking.status.type) for status in LIVE_STATUSES]),
-        or_(Booking.status != BookingStatus.held, Booking.hold_expires_at > now),
-    )
-
-
 # --- statements, built once ------------------------------------------------------------------------------
 
 _LO, _HI = bindparam("lo"), bindparam("hi")  # typed by the columns they are compared with
@@ -147,41 +137,10 @@ def _schedule(of_counselors):
     )
 
 
-class _Read:
-    """A hot read of plain columns: Core on SQLite; on PostgreSQL, compiled once and run as its SQL text.
-
-    Executing Core costs about 0.2 ms a statement above the driver's own work (the execution context, parameter
-    and result processing), more than the database takes for these queries. psycopg takes and gives what they
-    need as they are: aware datetimes, dates, times, UUIDs, lists as arrays. What differs from Core: datetimes
-    come back in the connection's time zone rather than UTC (the engine reads them as instants), and the
-    statement's own constants (enum values) are sent as their strings. Not Session.execute either: the ORM's
-    loading machinery would cost a fifth of a millisecond per query for nothing.
-    """
-
-    def __init__(self, statement, *, postgresql=None):
-        from sqlalchemy.dialects.postgresql import psycopg
-
-        self.statement = statement
-        compiled = (statement if postgresql is None else postgresql).compile(dialect=psycopg.dialect())
-        self.sql = compiled.string
-        self.constants = {name: value.value if isinstance(value, enum.Enum) else value
-                          for name, value in compiled.construct_params(_check=False).items() if value is not None}
-
-    def rows(self, params: dict, connection=None) -> list:
-        """Its rows, read on `connection`, or else on the session's own after a flush (so the session's pending
-        changes are seen, as Session.execute would)."""
-        if connection is None:
-            db.session.flush()
-            connection = db.session.connection()
-        if connection.dialect.name == "postgresql":
-            return connection.exec_driver_sql(self.sql, {**self.constants, **params}).all()
-        return connection.execute(self.statement, params).all()
-
-
 # `ids` (a list) is an expanding IN on SQLite and one array parameter on PostgreSQL, so that there the text
 # never changes with the number of counselors and is compiled once.
 _IDS = bindparam("ids", expanding=True)
-_SCHEDULE = _Read(_schedule(lambda column: column.in_(_IDS)),
+_SCHEDULE = HotStatement(_schedule(lambda column: column.in_(_IDS)),
                   postgresql=_schedule(lambda column: column == any_(bindparam("ids", type_=ARRAY(Integer)))))
 
 # The order of Counselor.services, with the id to break ties the same way every time.
@@ -189,7 +148,7 @@ _SERVICE_ORDER = (Service.is_trial.desc(), Service.format, Service.duration_minu
 
 # An active counselor by slug with its policy (NULLs when it has none) and active services, one row per service
 # (one row with NULL service columns when it has none).
-_COUNSELOR = _Read(
+_COUNSELOR = HotStatement(
     select(Counselor.id, Counselor.slug, Counselor.timezone, Counselor.accepts_individual, Counselor.accepts_couples,
            SchedulingPolicy.notice_minutes, SchedulingPolicy.horizon_days, SchedulingPolicy.slot_step_minutes,
            SchedulingPolicy.max_sessions_per_day,

@@ -13,13 +13,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 
-from practice.booking.models import Booking, BookingStatus
+from practice.booking.models import Booking, BookingStatus, live_booking_filter
 from practice.core import slots as engine
 from practice.counselors.models import Counselor, Service
 from practice.extensions import db
 from practice.scheduling import editing
 from practice.scheduling.models import ExternalBusy, TimeOff
-from practice.scheduling.service import live_booking_filter
 
 STATUS_LABELS = {
     BookingStatus.held: "On hold while the client finishes booking",

@@ -204,7 +204,7 @@ def test_query_count_does_not_grow_with_bookings(client, app):
 
 
 def test_compiled_reads_give_the_same_rows_as_core(app, counselor):
-    """The schedule and counselor reads (practice.scheduling.service._Read: SQL text on PostgreSQL) return what
+    """The schedule and counselor reads (practice.database.HotStatement: SQL text on PostgreSQL) return what
     the Core statements return, every kind of row included, times as the same instants."""
     from datetime import date, time
 
