@@ -246,5 +246,10 @@ def test_compiled_reads_give_the_same_rows_as_core(app, counselor):
     moving = {**params, "exclude_booking": held.id}  # a booking being moved does not count
     assert normal(service._SCHEDULE.rows(moving)) == normal(db.session.execute(service._SCHEDULE.statement, moving))
     assert len(normal(service._SCHEDULE.rows(moving))) == 9
+    # One counselor's schedule (its own statement) is that counselor's rows of the same.
+    of_one = {**params, "id": counselor.id}
+    assert normal(service._SCHEDULE_OF_ONE.rows(of_one)) == [row for row in compiled if row[0] == counselor.id]
+    assert (normal(service._SCHEDULE_OF_ONE.rows(of_one))
+            == normal(db.session.execute(service._SCHEDULE_OF_ONE.statement, of_one)))
     assert (normal(service._COUNSELOR.rows({"slug": "ana"}))
             == normal(db.session.execute(service._COUNSELOR.statement, {"slug": "ana"})))
