@@ -318,11 +318,15 @@ def _as_text(value) -> str | None:
 
 
 _MISSING, _SERVER = object(), object()  # no value at all; left to the database's default
-_DEFAULTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # table -> {column: default or _MISSING}
+_DEFAULTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # table -> {column: (default, in the database)}
 
 
 def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
-    """Every column of the row but a generated key: `values`, and for the others their column's default."""
+    """The row to write: `values`, and for the other columns (but a generated key) their column's default.
+
+    A NULL is written by leaving its column out of the INSERT, where the column has no default in the database:
+    fewer parameters to send, for the same row.
+    """
     defaults = _DEFAULTS.get(table)
     if defaults is None:
         defaults = _DEFAULTS[table] = {}
@@ -331,15 +335,14 @@ def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
                 continue
             default = column.default
             if default is not None and (default.is_scalar or default.is_callable):
-                defaults[column.name] = default
+                value = default
             elif column.server_default is not None:
-                defaults[column.name] = _SERVER
-            elif column.nullable:
-                defaults[column.name] = None
+                value = _SERVER
             else:
-                defaults[column.name] = _MISSING
+                value = None if column.nullable else _MISSING
+            defaults[column.name] = (value, column.server_default is not None)
     row = {}
-    for name, default in defaults.items():
+    for name, (default, in_database) in defaults.items():
         value = values.get(name, _MISSING)
         if value is _MISSING:
             if default is _SERVER:
@@ -347,7 +350,8 @@ def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
             if default is _MISSING:
                 raise KeyError(f"{table.name}.{name} has no value and no default")
             value = None if default is None else default.arg(None) if default.is_callable else default.arg
-        row[name] = value
+        if value is not None or in_database:
+            row[name] = value
     unknown = set(values) - set(defaults)
     if unknown:
         raise KeyError(f"{table.name} has no column {', '.join(sorted(unknown))}")

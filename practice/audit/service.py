@@ -10,32 +10,26 @@ from practice.extensions import db
 
 
 def record(action: str, *, record_type: str = "", record_id: object = "", detail: dict | None = None,
-           actor=None) -> AuditEvent:
+           actor=None) -> None:
     """Add an audit event to the current transaction (it commits with the change it describes).
 
-    Inside `insert_batch()` the event is a row of the batch and `record_id` may be the Ref of another of its
-    rows; it is then not an object in the session.
+    Inside `insert_batch()` the event is a row of the batch (`record_id` may then be the Ref of another of its
+    rows); otherwise an object in the session.
     """
     if actor is None and has_request_context() and current_user and current_user.is_authenticated:
         actor = current_user
-    ip = ""
-    if has_request_context():
-        ip = request.remote_addr or ""
-    event = AuditEvent(
+    values = dict(
         actor_id=getattr(actor, "id", None),
         actor=(f"{actor.email} ({actor.role})" if actor is not None and hasattr(actor, "email") else "anonymous"),
         action=action,
         record_type=record_type,
         record_id=(record_id.text() if isinstance(record_id, Ref)
                    else str(record_id) if record_id is not None else ""),
-        ip=ip,
+        ip=(request.remote_addr or "") if has_request_context() else "",
         detail=detail or {},
     )
     batch = current_batch()
     if batch is not None:
-        batch.add_object(event)  # `at` is left to the column's default, as a flush would leave it
+        batch.add(AuditEvent.__table__, values)  # `at` is left to the column's default, as a flush would leave it
     else:
-        db.session.add(event)
-    return event
-
-
+        db.session.add(AuditEvent(**values))

@@ -86,7 +86,7 @@ class RenderedEmail:
 
 def queue_email(*, to: str, to_name: str = "", template: str, context: dict[str, Any], kind: str,
                 dedupe_key: str | None = None, attachments: Iterable[Attachment] = (),
-                now: datetime | None = None) -> OutboxMessage:
+                now: datetime | None = None) -> OutboxMessage | None:
     """Write the message (`template` and `context`, rendered when delivered) into the current transaction of
     db.session, without committing.
 
@@ -95,8 +95,8 @@ def queue_email(*, to: str, to_name: str = "", template: str, context: dict[str,
     returned: the same logical message goes out once, however often the cause is retried. The template must
     exist and have a subject, and the context must be JSON (ValueError otherwise).
 
-    Inside `insert_batch()` the message is a row of the batch: the object returned gets its id when the batch
-    is written (None if its dedupe key was already queued), and does not join the session.
+    Inside `insert_batch()` the message is a row of the batch, written when the batch is (left out if its
+    dedupe key was already queued), and nothing is returned.
     """
     if "\n" in to or "\r" in to or "@" not in to:
         raise ValueError("not an email address")
@@ -114,31 +114,34 @@ def queue_email(*, to: str, to_name: str = "", template: str, context: dict[str,
         message_id=new_message_id(current_app.config), dedupe_key=dedupe_key,
     )
     session = db.session
-    message = OutboxMessage(**{**values, "state": OutboxState.pending}, claimed_until=None, sent_at=None,
-                            last_error=None)
-    in_batch = current_batch() is not None
+    written: list[int | None] = []
     # INSERT ... ON CONFLICT (dedupe_key) DO NOTHING: two transactions queueing the same message can't both win.
-    with insert_batch() as batch:  # the caller's batch if it has one open, written at its end
+    batch = current_batch()
+    if batch is not None:  # written with the caller's batch, when it ends
         batch.add(OutboxMessage.__table__, values, unless_conflict_on=("dedupe_key",),
-                  then=lambda new_id: _queued(session, message, new_id, kind))
-    if in_batch:
-        return message
-    if message.id is None:  # the same logical message is already in the outbox
+                  then=lambda new_id: _queued(session, new_id, kind))
+        return None
+    with insert_batch() as batch:
+        batch.add(OutboxMessage.__table__, values, unless_conflict_on=("dedupe_key",),
+                  then=lambda new_id: written.append(_queued(session, new_id, kind)))
+    if written[0] is None:  # the same logical message is already in the outbox
         return session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).one()
     # The row is exactly `values` with its new id: put it in the session as loaded rather than read it back.
+    message = OutboxMessage(id=written[0], **{**values, "state": OutboxState.pending}, claimed_until=None,
+                            sent_at=None, last_error=None)
     make_transient_to_detached(message)
     session.add(message)
     return message
 
 
-def _queued(session, message: OutboxMessage, new_id: int | None, kind: str) -> None:
+def _queued(session, new_id: int | None, kind: str) -> int | None:
     """A message row was written (new_id), or left out as already queued (None): deliver it after the commit."""
-    message.id = new_id
     if new_id is None:
         log.info("outbox: %s already queued", kind)
-        return
-    session.info.setdefault(_QUEUED_IDS, set()).add(new_id)
-    log.info("outbox: queued message %s (%s)", new_id, kind)
+    else:
+        session.info.setdefault(_QUEUED_IDS, set()).add(new_id)
+        log.info("outbox: queued message %s (%s)", new_id, kind)
+    return new_id
 
 
 def new_message_id(config) -> str:

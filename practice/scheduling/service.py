@@ -197,7 +197,8 @@ def load_schedules(counselors, *, window: engine.Interval, now: datetime,
     bookings, external, time_off = defaultdict(list), defaultdict(list), defaultdict(list)
     weekly: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
     override_ranges: dict[int, dict[date, list]] = defaultdict(lambda: defaultdict(list))
-    for counselor_id, kind, start, end, blocked, weekday, day, start_time, end_time in statement.rows(params, connection):
+    rows = statement.rows(params, connection)
+    for counselor_id, kind, start, end, blocked, weekday, day, start_time, end_time in rows:
         if kind == "b":
             bookings[counselor_id].append((start, end, blocked))
         elif kind == "e":
