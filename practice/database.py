@@ -9,6 +9,7 @@ from typing import Annotated, Any, Callable
 from flask import current_app
 from sqlalchemy import DateTime, String, Table, TypeDecorator, bindparam, cast, create_engine, insert, literal, select
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import mapped_column
 
@@ -127,17 +128,19 @@ _REQUIRED = object()  # a parameter the statement needs a value for
 
 class HotStatement:
     """A statement on a hot path: on PostgreSQL compiled once, with PostgreSQL's own placeholders ($1, $2...),
-    and run as driver SQL on psycopg's RawCursor; on SQLite, Core.
+    and run on psycopg's RawCursor directly; on SQLite, Core.
 
-    Executing Core costs about 0.2 ms a statement above the driver's own work (the execution context, parameter
-    and result processing), more than PostgreSQL takes for these statements; and psycopg parses %(name)s
-    placeholders afresh on every execution of a statement with more than 50 parameters or 4 kB of text (a
-    booking's batch has both), about 0.15 ms. Here parameters still go through their types' bind processors
-    (encryption, JSON, enums), so the database receives what Core would send; rows come back as the driver
-    gives them: datetimes in the connection's time zone (the same instants, aware), TypeDecorator columns as
-    stored. SQLAlchemy still runs the statement (its events, logging and exceptions, e.g. IntegrityError).
-    The statement may not expand parameters (IN lists: use literals or `= ANY(array)`) nor leave column
-    defaults to be computed at execution (give every value).
+    Executing even SQL text through SQLAlchemy costs about 0.15 ms a statement above the driver's own work (the
+    execution context, and result metadata built from the cursor's description every time), more than
+    PostgreSQL takes for these statements; and psycopg parses %(name)s placeholders afresh on every execution
+    of a statement with more than 50 parameters or 4 kB of text (a booking's batch has both). Here parameters
+    still go through their types' bind processors (encryption, JSON, enums), so the database receives what
+    Core would send; rows come back as the driver gives them (named tuples): datetimes in the connection's time zone
+    (the same instants, aware), TypeDecorator columns as stored. What SQLAlchemy would do around the execution
+    is kept: the engine's before/after_cursor_execute listeners are called, a driver error is raised as
+    SQLAlchemy's (IntegrityError...), and a lost connection is invalidated. It runs in whatever transaction the
+    connection is in. The statement may not expand parameters (IN lists: use literals or `= ANY(array)`) nor
+    leave column defaults to be computed at execution (give every value).
     """
 
     def __init__(self, statement, *, postgresql=None):
@@ -155,32 +158,48 @@ class HotStatement:
 
             db.session.flush()
             connection = db.session.connection()
-        return self.execute(connection, params).all()
-
-    def execute(self, connection, params: dict):
         if connection.dialect.name != "postgresql":
-            return connection.execute(self.statement, params)
-        import psycopg
+            result = connection.execute(self.statement, params)
+            return result.all() if result.returns_rows else []
+        return self._run(connection, self._values(connection.dialect, params))
 
+    def _values(self, dialect, params: dict) -> tuple:
         if self._sql is None:
             self._compile()
-        processors = self._processors.get(connection.dialect)
+        processors = self._processors.get(dialect)
         if processors is None:
-            processors = self._processors[connection.dialect] = [
-                type_.bind_processor(connection.dialect) for _, _, type_ in self._binds]
+            processors = self._processors[dialect] = [type_.bind_processor(dialect) for _, _, type_ in self._binds]
         values = []
         for (name, default, _), process in zip(self._binds, processors):
             value = params.get(name, default)
             if value is _REQUIRED:
                 raise KeyError(f"no value for the parameter {name}")
             values.append(value if process is None or value is None else process(value))
+        return tuple(values)
+
+    def _run(self, connection, values: tuple) -> list:
+        import psycopg
+        from psycopg.rows import namedtuple_row
+
         driver = connection.connection.driver_connection
-        factory = driver.cursor_factory
-        driver.cursor_factory = psycopg.RawCursor  # for this statement only: $n placeholders, no parsing
+        cursor = psycopg.RawCursor(driver, row_factory=namedtuple_row)
+        sql = self._sql
+        for listener in connection.dispatch.before_cursor_execute:
+            listener(connection, cursor, sql, values, None, False)
         try:
-            return connection.exec_driver_sql(self._sql, tuple(values))
+            cursor.execute(sql, values)
+            rows = cursor.fetchall()
+        except psycopg.Error as exc:
+            invalidated = connection.dialect.is_disconnect(exc, driver, cursor)
+            if invalidated:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(sql, values, exc, psycopg.Error, connection_invalidated=invalidated,
+                                      dialect=connection.dialect) from exc
         finally:
-            driver.cursor_factory = factory
+            cursor.close()
+        for listener in connection.dispatch.after_cursor_execute:
+            listener(connection, cursor, sql, values, None, False)
+        return rows
 
     def _compile(self) -> None:
         from sqlalchemy.dialects.postgresql import psycopg
@@ -193,6 +212,19 @@ class HotStatement:
             bind = compiled.binds[name]
             binds.append((name, _REQUIRED if bind.required else bind.effective_value, bind.type))
         self._binds, self._sql = binds, compiled.string
+
+
+def record(model, /, **values):
+    """An object of `model` holding `values`, for reading only: rows a hot statement read or a batch wrote,
+    which the rest of a request reads (a response, an email).
+
+    Made without the ORM's events and bookkeeping: Model(**values) costs about ten times as much, which a hot
+    path making several objects notices. It is transient and must never be added to a session; an attribute
+    not given reads as None (an empty list for a collection), so give every attribute its readers use.
+    """
+    obj = model.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(values)
+    return obj
 
 
 # --- several rows, some naming the ids of others, written in one round trip --------------------------------
@@ -293,15 +325,17 @@ class InsertBatch:
         if connection.dialect.name == "postgresql":
             params = {f"r{i}_{name}": value for i, (_, values, _) in enumerate(self._rows)
                       for name, value in values.items() if not isinstance(value, Ref)}
-            row = _batch_statement(self._shape()).execute(connection, params).one()
-            ids = {int(key[1:]): value for key, value in row._mapping.items() if key != "nothing"}
+            shape = self._shape()
+            returned = [i for i, (table, _, _) in enumerate(shape) if table.autoincrement_column is not None]
+            (row,) = _batch_statement(shape).rows(params, connection)
+            ids = dict(zip(returned, row))
         else:
             ids = {}
             for i, (table, values, conflict) in enumerate(self._rows):
                 values = {name: (_as_text(ids[value.index]) if value.as_text else ids[value.index])
                           if isinstance(value, Ref) else value for name, value in values.items()}
-                result = _row_statement(table, tuple(values), conflict).execute(connection, values)
-                ids[i] = result.scalar() if table.autoincrement_column is not None else None
+                returned = _row_statement(table, tuple(values), conflict).rows(values, connection)
+                ids[i] = returned[0][0] if returned else None
         for index, then in self._then:
             then(ids[index])
         self._rows, self._then, self._objects = [], [], {}

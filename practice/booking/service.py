@@ -28,10 +28,11 @@ from practice.booking.models import (
 from practice.booking.tokens import hash_token, looks_like_token, new_token
 from practice.counselors.models import Counselor, License, Service
 from practice.counselors.vocabulary import US_STATES
-from practice.database import HotStatement, insert_batch
+from practice.database import HotStatement, insert_batch, record
 from practice.extensions import db
 from practice.intake.service import SELF_BOOKING_BLOCKED, blocked_email_key, self_booking_block_exists
 from practice.scheduling.models import SchedulingPolicy
+from practice.scheduling.service import BookingRules, is_free
 
 log = logging.getLogger(__name__)
 
@@ -149,21 +150,15 @@ def _is_retryable(exc: DBAPIError) -> bool:
     return "database is locked" in str(exc.orig) if exc.orig is not None else False
 
 
-def _in_write_transaction(work, *, keep_loaded=None):
-    """Run `work()` in a write transaction and commit; retry deadlocks and a busy SQLite a few times.
-
-    `keep_loaded(result)` names objects that stay loaded as committed (see `_commit_keeping`).
-    """
+def _in_write_transaction(work):
+    """Run `work()` in a write transaction and commit; retry deadlocks and a busy SQLite a few times."""
     for attempt in range(RETRIES):
         if attempt:
             db.session.rollback()
         _write_transaction()
         try:
             result = work()
-            if keep_loaded is None:
-                db.session.commit()
-            else:
-                _commit_keeping(keep_loaded(result))
+            db.session.commit()
             return result
         except IntegrityError as exc:
             db.session.rollback()
@@ -187,28 +182,6 @@ def _in_write_transaction(work, *, keep_loaded=None):
             db.session.rollback()
             raise
     raise BookingBusy()
-
-
-def _commit_keeping(objects) -> None:
-    """Commit, leaving `objects` loaded as they were written; everything else in the session expires as usual.
-
-    A commit normally expires every loaded object, so that reading one again sees what others committed
-    since. The objects a use case has just written (and the counselor and service it read in the same
-    transaction) are already what the database holds: reloading them for the response would cost a round trip
-    each and tell nothing new.
-    """
-    session = db.session()
-    keep = {id(obj) for obj in objects if obj is not None}
-    expire_on_commit = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire_on_commit
-    if expire_on_commit:
-        for obj in list(session.identity_map.values()):
-            if id(obj) not in keep:
-                session.expire(obj)
 
 
 # The guard's statements, built once. A moved booking does not clash with itself (`moving`, or NO_BOOKING when
@@ -248,11 +221,21 @@ def _claim(counselor_id: int, start: datetime, blocked_until: datetime, *, now: 
 
 # --- rules ----------------------------------------------------------------------------------------------
 
-# What book() reads before it writes, in one round trip: an active counselor by slug, its booking rules (None
-# when it has none), the service asked for (None when it has no such service), whether it is licensed in the
-# client's state, and whether the booker's address is blocked from booking online (practice.intake).
-_COUNSELOR = (
-    select(Counselor, SchedulingPolicy, Service,
+# What book() reads before it writes, in one round trip: an active counselor by slug, its booking rules (NULLs
+# when it has none), the service asked for (NULLs when it has no such service), whether it is licensed in the
+# client's state, and whether the booker's address is blocked from booking online (practice.intake). Only the
+# columns the booking uses, read as rows (practice.database.record), not loaded as entities.
+_COUNSELOR_COLUMNS = (Counselor.id, Counselor.slug, Counselor.name, Counselor.timezone, Counselor.accepts_individual,
+                      Counselor.accepts_couples, Counselor.active)
+_SERVICE_COLUMNS = (Service.id, Service.counselor_id, Service.slug, Service.name, Service.format,
+                    Service.duration_minutes, Service.buffer_minutes, Service.price, Service.currency,
+                    Service.is_trial, Service.active)
+_POLICY_COLUMNS = (SchedulingPolicy.notice_minutes, SchedulingPolicy.horizon_days,
+                   SchedulingPolicy.slot_step_minutes, SchedulingPolicy.max_sessions_per_day)
+_COUNSELOR = HotStatement(
+    select(*(c.label(f"counselor_{c.key}") for c in _COUNSELOR_COLUMNS),
+           *(c.label(f"service_{c.key}") for c in _SERVICE_COLUMNS),
+           *_POLICY_COLUMNS,
            exists().where(License.counselor_id == Counselor.id, License.state == bindparam("client_state"))
            .label("licensed"),
            self_booking_block_exists(bindparam("booker_email")).label("blocked"))
@@ -264,25 +247,31 @@ _COUNSELOR = (
 
 @dataclass(frozen=True)
 class _Chosen:
-    counselor: Counselor
+    counselor: Counselor  # records (practice.database.record) of the columns above
     service: Service
-    policy: SchedulingPolicy | None
+    policy: BookingRules | None
     licensed: bool  # in the client's state
     booker_blocked: bool
 
 
 def _load_counselor_service(req: BookingRequest) -> _Chosen:
-    row = db.session.execute(_COUNSELOR, {
+    rows = _COUNSELOR.rows({
         "slug": req.counselor, "service_slug": req.service, "client_state": (req.client.state or "").upper(),
         "booker_email": blocked_email_key(req.client.email),
-    }).first()
-    if row is None:
+    })
+    if not rows:
         raise BookingInvalid({"counselor": ["There is no counselor with that name taking bookings."]})
-    counselor, policy, service, licensed, blocked = row
-    if service is None or not service.active or service.format not in counselor.formats:  # Counselor.active_services
+    row = rows[0]
+    n_counselor, n_service, n_policy = len(_COUNSELOR_COLUMNS), len(_SERVICE_COLUMNS), len(_POLICY_COLUMNS)
+    counselor = record(Counselor, **{c.key: v for c, v in zip(_COUNSELOR_COLUMNS, row)})
+    service = record(Service, **{c.key: v for c, v in zip(_SERVICE_COLUMNS, row[n_counselor:])})
+    policy = row[n_counselor + n_service:n_counselor + n_service + n_policy]
+    if service.id is None or not service.active or service.format not in counselor.formats:
+        offered = db.session.get(Counselor, counselor.id).active_services
         raise BookingInvalid({"service": [f"{counselor.name} doesn't offer that session. Choose one of: "
-                                          f"{', '.join(s.slug for s in counselor.active_services)}."]})
-    return _Chosen(counselor, service, policy, bool(licensed), bool(blocked))
+                                          f"{', '.join(s.slug for s in offered)}."]})
+    return _Chosen(counselor, service, None if policy[0] is None else BookingRules(*policy), bool(row.licensed),
+                   bool(row.blocked))
 
 
 def licensed_alternatives(state: str, *, format: str) -> list[Counselor]:
@@ -326,17 +315,15 @@ def _check_rules(req: BookingRequest, chosen: _Chosen) -> None:
         raise BookingInvalid(errors, alternatives=alternatives)
 
 
-def _check_slot(counselor: Counselor, service: Service, policy: SchedulingPolicy | None, start: datetime, *,
-                now: datetime, moving: Booking | None = None) -> None:
+def _check_slot(counselor: Counselor, service: Service, policy: SchedulingPolicy | BookingRules | None,
+                start: datetime, *, now: datetime, moving: Booking | None = None) -> None:
     """The start must be one the engine offers right now (hours, notice, horizon, busy), or it is taken."""
-    from practice.scheduling.service import is_free  # it makes a model instance when imported: after models
-
     if not is_free(counselor, service, start, now=now, policy=policy, exclude_booking=moving.id if moving else None):
         raise SlotUnavailable()
 
 
 def _person(p: PersonIn, *, now: datetime) -> Client:
-    return Client(name=p.name.strip(), email=p.email.strip().lower(), phone=(p.phone or "").strip(),
+    return record(Client, name=p.name.strip(), email=p.email.strip().lower(), phone=(p.phone or "").strip(),
                   state=(p.state or "").upper() or None, created_at=now)
 
 
@@ -376,25 +363,29 @@ def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
         _claim(counselor_id, start, blocked_until, now=now)
         # Everything the booking writes goes out as one batch: one statement on PostgreSQL, where the
         # exclusion constraint has the last word on the overlap.
+        # The objects are records (practice.database.record): written by the batch, read by the response and
+        # the emails, never objects of the session.
         with insert_batch() as batch:
-            booking = Booking(
-                id=uuid.uuid4(), counselor=counselor, service=service, counselor_id=counselor_id,
+            booking = record(
+                Booking, id=uuid.uuid4(), counselor=counselor, service=service, counselor_id=counselor_id,
                 service_id=service.id, starts_at=start, ends_at=end, blocked_until=blocked_until,
                 client_timezone=req.timezone, status=BookingStatus.confirmed if free else BookingStatus.held,
                 hold_expires_at=None if free else now + timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"]),
                 ics_sequence=0, created_at=now, updated_at=now, confirmed_at=now if free else None,
-                policies_accepted_at=now, reschedule_count=0,
+                policies_accepted_at=now, cancelled_at=None, cancelled_by=None, cancel_reason=None,
+                reschedule_count=0, participants=[],
             )
             batch.add_object(booking)
             tokens = {}
             for role, person in [("client", req.client)] + ([("partner", req.partner)] if req.partner else []):
                 client = _person(person, now=now)
-                participant = Participant(booking_id=booking.id, role=role, client=client)
+                token = tokens[role] = new_token()
+                manage_token = record(ManageToken, token_hash=hash_token(token), created_at=now, revoked_at=None,
+                                      revoked_reason=None)
+                participant = record(Participant, booking_id=booking.id, role=role, booking=booking, client=client,
+                                     tokens=[manage_token])
                 booking.participants.append(participant)
                 participant_id = batch.add_object(participant, client_id=batch.add_object(client))
-                token = tokens[role] = new_token()
-                manage_token = ManageToken(token_hash=hash_token(token), created_at=now)
-                participant.tokens.append(manage_token)
                 batch.add_object(manage_token, participant_id=participant_id)
             from practice.intake.service import issue_intakes
 
@@ -408,9 +399,7 @@ def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
                 notices.booking_confirmed(booking, tokens, intake_tokens=intake_tokens)
         return BookingCreated(booking, tokens, intake_tokens)
 
-    # The booking and its people are not objects of the session (they were written by the batch); the counselor
-    # and service it names stay loaded for the response.
-    return _in_write_transaction(work, keep_loaded=lambda created: [counselor, service])
+    return _in_write_transaction(work)
 
 
 def open_link(booking_id: str | uuid.UUID, token: str | None, *, now: datetime) -> LinkAccess:

@@ -26,10 +26,6 @@ from practice.database import HotStatement
 from practice.extensions import db
 from practice.scheduling.models import DateOverride, ExternalBusy, SchedulingPolicy, TimeOff, WeeklyHours
 
-DEFAULT_POLICY = SchedulingPolicy(notice_minutes=24 * 60, horizon_days=60, slot_step_minutes=30,
-                                  max_sessions_per_day=None)
-
-
 _MINUTE, _DAY = timedelta(minutes=1), timedelta(days=1)  # multiplied rather than made: a hot path
 
 
@@ -49,6 +45,10 @@ class BookingRules:
     horizon_days: int
     slot_step_minutes: int
     max_sessions_per_day: int | None
+
+
+# The rules of a counselor who has saved none.
+DEFAULT_POLICY = BookingRules(notice_minutes=24 * 60, horizon_days=60, slot_step_minutes=30, max_sessions_per_day=None)
 
 
 @dataclass(frozen=True)
@@ -327,7 +327,7 @@ def _local_days(start_day: date, end_day: date, tz: ZoneInfo) -> engine.Interval
 
 
 def is_free(counselor: Counselor, service: Service, start: datetime, *, now: datetime,
-            policy: SchedulingPolicy | None, exclude_booking: uuid.UUID | None = None) -> bool:
+            policy: SchedulingPolicy | BookingRules | None, exclude_booking: uuid.UUID | None = None) -> bool:
     """Whether `start` is one of the slots slots_for offers right now for the counselor's local day of it.
 
     For a booking about to be written, from the counselor, service and policy (None: the defaults) it has
