@@ -1,18 +1,20 @@
-"""InsertBatch: rows of several tables naming each other's new ids, written together (one statement on
-PostgreSQL), with the same rows on both engines; and the writers that join an open batch."""
+"""practice.database's hot-path tools: HotStatement (compiled once, run on the driver), InsertBatch (rows of
+several tables naming each other's new ids, written together: one statement on PostgreSQL, the same rows on
+both engines) with the writers that join an open batch, and record()."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, event, literal, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from practice.audit import service as audit
 from practice.audit.models import AuditEvent
-from practice.booking.models import Client
-from practice.database import InsertBatch, insert_batch
+from practice.booking.models import Booking, BookingStatus, Client
+from practice.counselors.models import Counselor
+from practice.database import HotStatement, InsertBatch, insert_batch, record
 from practice.extensions import db
 from practice.notify.models import OutboxMessage, OutboxState
 from practice.notify.outbox import queue_email
@@ -129,3 +131,62 @@ def test_a_constraint_broken_by_one_row_writes_none_of_them(app):
         batch.execute(db.session.connection())
     db.session.rollback()
     assert db.session.scalars(select(Client)).all() == []
+
+
+# --- HotStatement ----------------------------------------------------------------------------------------
+
+def test_a_hot_statement_sends_what_core_would_and_is_seen_by_the_engines_listeners(app):
+    statement = HotStatement(select(Client.id, Client.email).where(Client.email == bindparam("email"),
+                                                                    Client.created_at <= bindparam("at")))
+    db.session.add(Client(name="Robin", email="robin@example.org", created_at=NOW))
+    db.session.commit()
+    seen = []
+    listener = (lambda conn, cursor, sql, params, context, many: sql != "BEGIN" and seen.append(sql))
+    event.listen(db.engine, "after_cursor_execute", listener)
+    try:
+        with counted() as statements:
+            rows = statement.rows({"email": "robin@example.org", "at": NOW})
+    finally:
+        event.remove(db.engine, "after_cursor_execute", listener)
+    assert [row.email for row in rows] == ["robin@example.org"]  # named: rows read by attribute
+    assert len(statements) == 1 and seen == statements
+    assert statement.rows({"email": "sam@example.org", "at": NOW}) == []
+    if db.engine.dialect.name == "postgresql":
+        assert "$1" in statements[0]  # PostgreSQL's own placeholders: psycopg parses nothing
+        with pytest.raises(KeyError, match="email"):
+            statement.rows({"at": NOW})
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # compiled for PostgreSQL only
+def test_a_hot_statement_refuses_what_it_cannot_send_as_compiled(app):
+    expanding = HotStatement(select(Client.id).where(Client.id.in_(bindparam("ids", expanding=True))))
+    computed_default = HotStatement(Booking.__table__.update().values(status=BookingStatus.cancelled))
+    for statement, params in ((expanding, {"ids": [1]}), (computed_default, {})):
+        with pytest.raises(ValueError, match="neither expand parameters nor compute defaults"):
+            statement.rows(params)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # a server to lose the connection to
+def test_a_lost_connection_is_an_sqlalchemy_error_and_the_next_request_reconnects(app):
+    statement = HotStatement(select(literal(1).label("one")))
+    connection = db.session.connection()
+    assert [row.one for row in statement.rows({}, connection)] == [1]
+    pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with db.engine.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    with pytest.raises(DBAPIError) as raised:
+        statement.rows({}, connection)
+    assert raised.value.connection_invalidated
+    db.session.rollback()
+    assert [row.one for row in statement.rows({})] == [1]
+
+
+# --- record ---------------------------------------------------------------------------------------------
+
+def test_a_record_reads_what_it_was_given_and_stays_out_of_the_session(app):
+    counselor = record(Counselor, id=7, slug="ana", name="Ana", accepts_individual=True, accepts_couples=False)
+    assert (counselor.id, counselor.slug, counselor.formats) == (7, "ana", ["individual"])
+    assert counselor.bio is None and counselor.services == []  # not given: nothing is loaded
+    assert counselor not in db.session
