@@ -131,8 +131,9 @@ def _statements_on_their_own() -> None:
 
     For a use case whose writes are one statement (book): its reads take a snapshot each at READ COMMITTED
     anyway, and a transaction around them would add only a BEGIN and a COMMIT round trip. The session's
-    connection goes back to transactions when it returns to the pool. Nothing else of the request has used the
-    session yet, or what it did is dropped here. SQLite: nothing changes (_write_transaction takes its lock).
+    connection goes back to transactions at the session's next commit or rollback (when it returns to the
+    pool). What the request did with the session before is dropped here. SQLite: nothing changes
+    (_write_transaction takes its lock).
     """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.rollback()
@@ -349,11 +350,15 @@ def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
     if req.start.tzinfo is None:
         raise BookingInvalid({"start": ["Give the time with its UTC offset, e.g. 2026-12-07T10:00:00-05:00."]})
     _statements_on_their_own()
-    chosen = _load_counselor_service(req)
-    _check_rules(req, chosen)
-    counselor, service, policy = chosen.counselor, chosen.service, chosen.policy
-    start = req.start.astimezone(ZoneInfo("UTC"))
-    _check_slot(counselor, service, policy, start, now=now)
+    try:
+        chosen = _load_counselor_service(req)
+        _check_rules(req, chosen)
+        counselor, service, policy = chosen.counselor, chosen.service, chosen.policy
+        start = req.start.astimezone(ZoneInfo("UTC"))
+        _check_slot(counselor, service, policy, start, now=now)
+    except BaseException:
+        db.session.rollback()  # the connection goes back to transactions for whatever the caller does next
+        raise
     end = start + timedelta(minutes=service.duration_minutes)
     blocked_until = end + timedelta(minutes=service.buffer_minutes)
     free = service.price == 0

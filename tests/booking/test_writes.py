@@ -235,3 +235,24 @@ def test_an_unlicensed_state_and_an_unknown_service_are_422(client, counselor):
     db.session.commit()
     response = client.post("/api/v1/bookings", json={**body(MONDAY), "service": counselor.services[0].slug})
     assert response.status_code == 422 and "service" in response.get_json()["errors"]
+
+
+def test_after_book_the_session_is_back_in_transactions_whether_it_booked_or_refused(app, counselor):
+    """book() runs its statements on their own on PostgreSQL (autocommit); what the caller does next with the
+    session must be in a transaction again, so that its writes are atomic."""
+    def in_autocommit() -> bool:  # psycopg's own flag (SQLite's transactions are never left)
+        connection = db.session.connection()
+        return connection.dialect.name == "postgresql" and connection.connection.driver_connection.autocommit
+
+    req = service.BookingRequest(counselor="ana", service="individual-trial", start=MONDAY, timezone="UTC",
+                                 client=service.PersonIn(name="Robin", email="robin@example.org", state="NY"))
+    service.book(req, now=NOW)
+    assert not in_autocommit()
+    db.session.rollback()
+    with pytest.raises(service.BookingInvalid):
+        service.book(service.BookingRequest(**{**req.__dict__, "service": "nope"}), now=NOW)
+    assert not in_autocommit()
+    db.session.rollback()
+    with pytest.raises(service.SlotUnavailable):
+        service.book(req, now=NOW)  # taken
+    assert not in_autocommit()
