@@ -9,6 +9,8 @@
    same way in the same run. The figure is the ratio of booking throughput to trivial throughput (target
    >= 0.25). Rate limits are off (RATELIMIT_ENABLED=false) and mail delivery is left to the worker
    (MAIL_DELIVERY=none): each booking still writes its outbox messages in its transaction.
+3. Where the CPU of one request goes, for each: the app (gunicorn and its workers), PostgreSQL, and the
+   clients (this process), read from /proc. The machine is CPU-bound, so these decide the throughput.
 """
 from __future__ import annotations
 
@@ -114,6 +116,35 @@ def race(port: int, first: datetime) -> tuple[int, int, int]:
     return outcomes.count(201), outcomes.count(409), len(outcomes) - outcomes.count(201) - outcomes.count(409)
 
 
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU time so far (user + system, from /proc) of the server (gunicorn and its workers), of PostgreSQL's
+    processes, and of this benchmark (the clients): where a request's cost goes. Empty off Linux."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    totals = {"app": 0.0, "postgres": 0.0, "clients": 0.0}
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        parent = int(fields[1])
+        if pid == os.getpid():
+            totals["clients"] += seconds
+        elif pid == server_pid or parent == server_pid:
+            totals["app"] += seconds
+        elif command.startswith(b"postgres"):
+            totals["postgres"] += seconds
+    return totals
+
+
 def sustained(port: int, make_request) -> tuple[float, list[float], int]:
     """Requests per second and latencies for CONCURRENCY clients over SUSTAINED_SECONDS."""
     latencies: list[float] = []
@@ -183,13 +214,21 @@ def main() -> None:
                                       minutes=30 * ((n // (COUNSELORS - 1)) % SLOTS_PER_DAY))
             return request(port, "POST", "/api/v1/bookings", booking_body(counselor, start, n))
 
+        cpu = [cpu_seconds(server.pid)]
         trivial_rps, trivial_ms, trivial_errors = sustained(port, lambda n: request(port, "GET", "/healthz"))
+        cpu.append(cpu_seconds(server.pid))
         booking_rps, booking_ms, booking_errors = sustained(port, book)
+        cpu.append(cpu_seconds(server.pid))
         print(f"trivial GET /healthz : {trivial_rps:7.1f} req/s   p50 {statistics.median(trivial_ms):6.1f} ms   "
               f"p95 {p95(trivial_ms):6.1f} ms   errors {trivial_errors}")
         print(f"POST /api/v1/bookings: {booking_rps:7.1f} req/s   p50 {statistics.median(booking_ms):6.1f} ms   "
               f"p95 {p95(booking_ms):6.1f} ms   errors {booking_errors}")
         print(f"ratio booking/trivial throughput: {booking_rps / trivial_rps:.2f}   (target >= 0.25)")
+        if cpu[0]:
+            for name, before, after, count in (("trivial", cpu[0], cpu[1], len(trivial_ms)),
+                                               ("booking", cpu[1], cpu[2], len(booking_ms))):
+                print(f"CPU per {name} request: " + "   ".join(
+                    f"{key} {(after[key] - before[key]) / count * 1000:.2f} ms" for key in after))
         print(f"({CONCURRENCY} concurrent clients, {SUSTAINED_SECONDS} s each, gunicorn 2 sync workers, PostgreSQL)")
     finally:
         if server is not None:
