@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
 from cryptography.fernet import Fernet
 from flask_migrate import upgrade
+from sqlalchemy import event
 
 from practice import create_app
 from practice.database import dispose_engines
@@ -156,3 +158,20 @@ def freeze_clock(monkeypatch, at):
     current = {"now": at}
     monkeypatch.setattr(clock, "now", lambda: current["now"])
     return current
+
+
+@contextmanager
+def statements_sent(keep=lambda statement: True):
+    """The SQL statements the app's engine sends while the block runs (those `keep` accepts), as the cursor saw
+    them. SQLite's BEGIN is one of them; PostgreSQL's is sent by the driver without a cursor."""
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *_args):
+        if keep(statement):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)

@@ -3,7 +3,6 @@ several tables naming each other's new ids, written together: one statement on P
 both engines) with the writers that join an open batch, and record()."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -18,23 +17,13 @@ from practice.database import HotStatement, InsertBatch, insert_batch, record
 from practice.extensions import db
 from practice.notify.models import OutboxMessage, OutboxState
 from practice.notify.outbox import queue_email
+from tests.conftest import statements_sent
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
 
-@contextmanager
 def counted():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        if statement != "BEGIN":  # SQLite's, sent as a statement
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    return statements_sent(keep=lambda statement: statement != "BEGIN")  # SQLite's, sent as a statement
 
 
 def test_rows_name_the_ids_of_earlier_rows_and_are_written_in_one_statement_on_postgresql(app):

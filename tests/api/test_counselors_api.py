@@ -1,13 +1,11 @@
 """GET /api/v1/counselors and /api/v1/counselors/{slug}: the shapes outside clients rely on (DESIGN.md)."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from practice.counselors.models import Service
 from practice.extensions import db
+from tests.conftest import statements_sent
 from tests.factories import make_counselor
 
 COUNSELOR_KEYS = {"slug", "name", "pronouns", "credentials", "headline", "bio", "timezone", "photo_url", "licenses",
@@ -128,19 +126,9 @@ def test_inactive_counselor_is_404_and_not_listed(client, practice):
     assert "hal" not in slugs(client.get("/api/v1/counselors?specialty=partner_violence"))
 
 
-@contextmanager
 def counting_queries():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):  # not BEGIN and friends: those depend on timing
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    # SELECTs only, not BEGIN and friends: those depend on timing
+    return statements_sent(keep=lambda statement: statement.lstrip().upper().startswith("SELECT"))
 
 
 @pytest.mark.parametrize("path", ["/api/v1/counselors", "/counselors"])

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from practice.audit.models import AuditEvent
 from practice.booking import service
@@ -18,7 +17,7 @@ from practice.extensions import db
 from practice.intake.models import Intake, SelfBookingBlock
 from practice.notify.models import OutboxMessage
 from practice.notify.outbox import rendered
-from tests.conftest import freeze_clock
+from tests.conftest import freeze_clock, statements_sent
 from tests.factories import make_counselor
 from tests.scheduling.helpers import add_booking, give_hours
 
@@ -50,20 +49,6 @@ def body(start: datetime, *, couple=False, email="robin@example.org") -> dict:
     return data
 
 
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-
-
 def count_of(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
@@ -72,7 +57,7 @@ def count_of(model) -> int:
 
 def test_statements_per_booking_do_not_grow_with_data(client, counselor):
     assert client.post("/api/v1/bookings", json=body(MONDAY)).status_code == 201  # warm: settings, caches
-    with counted() as few:
+    with statements_sent() as few:
         assert client.post("/api/v1/bookings", json=body(MONDAY + timedelta(hours=1))).status_code == 201
     # Many more bookings, of this counselor (the same day and others) and of others, and the same booker.
     other = make_counselor(slug="other", timezone="America/New_York")
@@ -84,7 +69,7 @@ def test_statements_per_booking_do_not_grow_with_data(client, counselor):
             add_booking(counselor, trial, start)
             add_booking(other, other.services[0], start)
     assert client.post("/api/v1/bookings", json=body(MONDAY + timedelta(hours=3))).status_code == 201
-    with counted() as many:
+    with statements_sent() as many:
         assert client.post("/api/v1/bookings", json=body(MONDAY + timedelta(hours=4))).status_code == 201
     assert len(many) == len(few)
     # PostgreSQL: the counselor with everything book() checks, the day's schedule, the guard, and one statement
@@ -98,9 +83,9 @@ def test_statements_per_booking_do_not_grow_with_data(client, counselor):
 
 def test_a_couple_costs_no_more_statements_on_postgresql(client, counselor):
     assert client.post("/api/v1/bookings", json=body(MONDAY)).status_code == 201
-    with counted() as one:
+    with statements_sent() as one:
         assert client.post("/api/v1/bookings", json=body(MONDAY + timedelta(hours=2))).status_code == 201
-    with counted() as two:
+    with statements_sent() as two:
         assert client.post("/api/v1/bookings", json=body(MONDAY + timedelta(hours=4), couple=True)).status_code == 201
 
     def kind(statement: str) -> str:  # e.g. "INSERT INTO client"
@@ -194,7 +179,7 @@ def test_the_booking_returned_is_as_written_without_reading_it_back(app, counsel
         return (b.id, b.status, b.starts_at, b.counselor.slug, b.service.price,
                 [(p.role, p.client.email, p.client.id, [t.token_hash for t in p.tokens]) for p in b.participants])
 
-    with counted() as statements:
+    with statements_sent() as statements:
         as_written = seen(created.booking)
     assert statements == []
     db.session.expire_all()
