@@ -118,7 +118,8 @@ def race(port: int, first: datetime) -> tuple[int, int, int]:
 
 def cpu_seconds(server_pid: int) -> dict[str, float]:
     """CPU time so far (user + system, from /proc) of the server (gunicorn and its workers), of PostgreSQL's
-    processes, and of this benchmark (the clients): where a request's cost goes. Empty off Linux."""
+    processes (every one on the machine: run it with nothing else using the server), and of this benchmark (the
+    clients): where a request's cost goes. Empty off Linux."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     totals = {"app": 0.0, "postgres": 0.0, "clients": 0.0}
     try:

@@ -9,9 +9,8 @@ from typing import Annotated, Any, Callable
 from flask import current_app
 from sqlalchemy import DateTime, String, Table, TypeDecorator, bindparam, cast, create_engine, insert, literal, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import configure_mappers, mapped_column
 
 
 class UtcDateTimeType(TypeDecorator):
@@ -126,6 +125,15 @@ def dispose_engines(app) -> None:
 _REQUIRED = object()  # a parameter the statement needs a value for
 
 
+class _Execution:
+    """What SQLAlchemy's cursor listeners get as the execution context of a hot statement: its statement and
+    parameters as sent. Listeners may keep attributes of their own on it (Flask-SQLAlchemy's query recording
+    does); a listener's return value is not used (retval listeners cannot rewrite a hot statement)."""
+
+    def __init__(self, statement: str, parameters: tuple):
+        self.statement, self.parameters, self.executemany = statement, parameters, False
+
+
 class HotStatement:
     """A statement on a hot path: on PostgreSQL compiled once, with PostgreSQL's own placeholders ($1, $2...),
     and run on psycopg's RawCursor directly; on SQLite, Core.
@@ -137,10 +145,12 @@ class HotStatement:
     still go through their types' bind processors (encryption, JSON, enums), so the database receives what
     Core would send; rows come back as the driver gives them (named tuples): datetimes in the connection's time zone
     (the same instants, aware), TypeDecorator columns as stored. What SQLAlchemy would do around the execution
-    is kept: the engine's before/after_cursor_execute listeners are called, a driver error is raised as
-    SQLAlchemy's (IntegrityError...), and a lost connection is invalidated. It runs in whatever transaction the
-    connection is in. The statement may not expand parameters (IN lists: use literals or `= ANY(array)`) nor
-    leave column defaults to be computed at execution (give every value).
+    is kept: the engine's before/after_cursor_execute listeners are called (with a stand-in for the execution
+    context, `_Execution`), a driver error is raised as SQLAlchemy's (IntegrityError...) and a lost connection
+    is invalidated with the pool's older connections, and a connection not yet in a transaction begins one, as
+    Core would. It is not in SQLAlchemy's echo log. The statement must return rows, and may not expand
+    parameters (IN lists: use literals or `= ANY(array)`) nor leave column defaults to be computed at execution
+    (give every value).
     """
 
     def __init__(self, statement, *, postgresql=None):
@@ -181,24 +191,26 @@ class HotStatement:
         import psycopg
         from psycopg.rows import namedtuple_row
 
+        if not connection.in_transaction():
+            connection.begin()  # as Core's autobegin would: the caller's commit() then commits this
         driver = connection.connection.driver_connection
         cursor = psycopg.RawCursor(driver, row_factory=namedtuple_row)
         sql = self._sql
-        for listener in connection.dispatch.before_cursor_execute:
-            listener(connection, cursor, sql, values, None, False)
+        execution = _Execution(sql, values)
         try:
-            cursor.execute(sql, values)
-            rows = cursor.fetchall()
-        except psycopg.Error as exc:
-            invalidated = connection.dialect.is_disconnect(exc, driver, cursor)
-            if invalidated:
-                connection.invalidate(exc)
-            raise DBAPIError.instance(sql, values, exc, psycopg.Error, connection_invalidated=invalidated,
-                                      dialect=connection.dialect) from exc
+            for listener in connection.dispatch.before_cursor_execute:
+                listener(connection, cursor, sql, values, execution, False)
+            try:
+                cursor.execute(sql, values)
+                rows = cursor.fetchall()
+            except psycopg.Error as exc:
+                # SQLAlchemy's own handling (a private method, of the pinned version): the error as SQLAlchemy's
+                # class, and on a lost connection this one invalidated and the pool's older ones recycled.
+                connection._handle_dbapi_exception(exc, sql, values, cursor, None)
         finally:
             cursor.close()
         for listener in connection.dispatch.after_cursor_execute:
-            listener(connection, cursor, sql, values, None, False)
+            listener(connection, cursor, sql, values, execution, False)
         return rows
 
     def _compile(self) -> None:
@@ -222,7 +234,10 @@ def record(model, /, **values):
     path making several objects notices. It is transient and must never be added to a session; an attribute
     not given reads as None (an empty list for a collection), so give every attribute its readers use.
     """
-    obj = model.__mapper__.class_manager.new_instance()
+    mapper = model.__mapper__
+    if not mapper.configured:  # its attributes are instrumented once every mapper is configured
+        configure_mappers()
+    obj = mapper.class_manager.new_instance()
     obj.__dict__.update(values)
     return obj
 
@@ -295,6 +310,8 @@ class InsertBatch:
         """A row of `table`. `unless_conflict_on`: columns of a unique index; a row that would repeat one is
         left out (ON CONFLICT DO NOTHING) and its id is None. `then(id)` is called once the batch is written.
         Returns the Ref of its generated id (None for a table whose key is not generated)."""
+        if then is not None and table.autoincrement_column is None:
+            raise ValueError(f"{table.name} has no generated key to give `then`")
         index = len(self._rows)
         self._rows.append((table, _with_defaults(table, values), tuple(unless_conflict_on)))
         if then is not None:
@@ -352,31 +369,31 @@ def _as_text(value) -> str | None:
 
 
 _MISSING, _SERVER = object(), object()  # no value at all; left to the database's default
-_DEFAULTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # table -> {column: (default, in the database)}
+_DEFAULTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # table -> {column: its default}
 
 
 def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     """The row to write: `values`, and for the other columns (but a generated key) their column's default.
 
-    A NULL is written by leaving its column out of the INSERT, where the column has no default in the database:
-    fewer parameters to send, for the same row.
+    A NULL is written by leaving its column out of the INSERT where the column has no default (in the model or
+    the database): fewer parameters to send, for the same row.
     """
     defaults = _DEFAULTS.get(table)
     if defaults is None:
-        defaults = _DEFAULTS[table] = {}
+        defaults = {}  # made whole before it is shared: another thread may be writing its first row too
         for column in table.columns:
             if column is table.autoincrement_column:
                 continue
             default = column.default
             if default is not None and (default.is_scalar or default.is_callable):
-                value = default
+                defaults[column.name] = default
             elif column.server_default is not None:
-                value = _SERVER
+                defaults[column.name] = _SERVER
             else:
-                value = None if column.nullable else _MISSING
-            defaults[column.name] = (value, column.server_default is not None)
+                defaults[column.name] = None if column.nullable else _MISSING
+        _DEFAULTS[table] = defaults
     row = {}
-    for name, (default, in_database) in defaults.items():
+    for name, default in defaults.items():
         value = values.get(name, _MISSING)
         if value is _MISSING:
             if default is _SERVER:
@@ -384,7 +401,7 @@ def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
             if default is _MISSING:
                 raise KeyError(f"{table.name}.{name} has no value and no default")
             value = None if default is None else default.arg(None) if default.is_callable else default.arg
-        if value is not None or in_database:
+        if value is not None or default is not None:  # left out, a NULL is a NULL only without a default
             row[name] = value
     unknown = set(values) - set(defaults)
     if unknown:

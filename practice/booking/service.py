@@ -119,7 +119,9 @@ def _write_transaction():
     """On SQLite, start a fresh transaction that holds the write lock before its first read.
 
     PostgreSQL needs no such lock: the exclusion constraint refuses an overlap at insert, so the work goes on
-    in the request's transaction (and the objects it already loaded stay loaded).
+    on the session's connection as it is: a move in the request's transaction (the objects it loaded stay
+    loaded), a new booking in autocommit (`_statements_on_their_own`; a retry after a deadlock runs in a
+    transaction, which changes nothing for a write of one statement).
     """
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.rollback()
@@ -192,7 +194,8 @@ _OVERLAPS = and_(Booking.counselor_id == bindparam("claim_counselor"), Booking.s
                  Booking.blocked_until > bindparam("claim_start"))
 _RELEASE_EXPIRED = (
     update(Booking)
-    .where(_OVERLAPS, Booking.status == BookingStatus.held, Booking.hold_expires_at <= bindparam("claim_now"))
+    .where(_OVERLAPS, Booking.status == BookingStatus.held, Booking.hold_expires_at <= bindparam("claim_now"),
+           Booking.id != bindparam("claim_moving"))  # a move never releases the booking being moved
     .values(status=BookingStatus.cancelled, cancelled_at=bindparam("claim_now"), cancelled_by="system",
             cancel_reason="hold expired", updated_at=bindparam("claim_now"))
 )
@@ -208,7 +211,8 @@ _RELEASE_THEN_CLASH = HotStatement(_CLASH.add_cte(_RELEASE_EXPIRED.cte("released
 
 def _claim(counselor_id: int, start: datetime, blocked_until: datetime, *, now: datetime,
            moving: uuid.UUID | None = None) -> None:
-    """Inside the write transaction: free overlapping holds that ran out, then refuse any live overlap."""
+    """Before the write: free overlapping holds that ran out, then refuse any live overlap. Inside the write
+    transaction on SQLite (it holds the lock); on PostgreSQL the exclusion constraint still decides a race."""
     params = {"claim_counselor": counselor_id, "claim_start": start, "claim_until": blocked_until, "claim_now": now,
               "claim_moving": moving or NO_BOOKING}
     if db.session.get_bind().dialect.name == "postgresql":
@@ -442,6 +446,9 @@ def _require_change_allowed(access: LinkAccess, *, now: datetime) -> None:
         raise ActionRefused("This session has already taken place.")
     if booking.starts_at <= now:
         raise ActionRefused("This session has already started, so it can't be changed online.")
+    if booking.status == BookingStatus.held and booking.hold_expires_at <= now:
+        raise ActionRefused("This booking was held for payment and the hold ran out, so the time is no longer "
+                            "kept. You're welcome to book again.")
 
 
 def within_free_change_window(booking: Booking, *, now: datetime) -> bool:

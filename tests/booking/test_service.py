@@ -95,6 +95,20 @@ def test_expired_hold_frees_the_slot_for_the_next_client(client, counselor, froz
     assert book(client, service="couple-trial").status_code == 201
 
 
+def test_a_hold_that_ran_out_cannot_be_moved_or_cancelled_and_stays_as_it_was(client, counselor, frozen_clock):
+    body = book(client, service="couple-trial").get_json()
+    token = token_of(body["manage_url"])
+    frozen_clock["now"] = NOW + timedelta(minutes=11)  # the 10-minute hold ran out, not yet released
+    for action, payload in (("reschedule", {"token": token, "start": "2026-12-07T10:30:00-05:00"}),
+                            ("cancel", {"token": token})):
+        refused = client.post(f"/api/v1/bookings/{body['id']}/{action}", json=payload)
+        assert refused.status_code == 409 and "hold ran out" in refused.get_json()["message"]
+    db.session.expire_all()
+    booking = db.session.get(Booking, uuid.UUID(body["id"]))
+    assert (booking.status, booking.reschedule_count) == (BookingStatus.held, 0)
+    assert booking.starts_at == datetime(2026, 12, 7, 15, 0, tzinfo=timezone.utc)
+
+
 def test_taken_slot_is_409(client, counselor):
     assert book(client).status_code == 201
     response = book(client)
