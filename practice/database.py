@@ -143,8 +143,8 @@ class HotStatement:
     PostgreSQL takes for these statements; and psycopg parses %(name)s placeholders afresh on every execution
     of a statement with more than 50 parameters or 4 kB of text (a booking's batch has both). Here parameters
     still go through their types' bind processors (encryption, JSON, enums), so the database receives what
-    Core would send; rows come back as the driver gives them (named tuples): datetimes in the connection's time zone
-    (the same instants, aware), TypeDecorator columns as stored. What SQLAlchemy would do around the execution
+    Core would send; rows come back as the driver gives them (named tuples): datetimes in the connection's time
+    zone (the same instants, aware), TypeDecorator columns as stored. What SQLAlchemy would do around the execution
     is kept: the engine's before/after_cursor_execute listeners are called (with a stand-in for the execution
     context, `_Execution`), a driver error is raised as SQLAlchemy's (IntegrityError...) and a lost connection
     is invalidated with the pool's older connections, and a connection not yet in a transaction begins one, as

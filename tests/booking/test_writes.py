@@ -243,20 +243,16 @@ def test_after_book_the_session_is_back_in_transactions_whether_it_booked_or_ref
     assert not in_autocommit()
 
 
-@pytest.mark.parametrize("lost_at", ["guard", "constraint"])
-def test_a_booking_that_loses_a_race_after_the_checks_is_409_and_writes_nothing(app, counselor, monkeypatch,
-                                                                               lost_at):
-    """A rival that commits between the engine's check and the write: the guard sees it, or, when it commits
-    after the guard too, the exclusion constraint refuses the batch (PostgreSQL; SQLite's write lock leaves no
-    such gap). Either way SlotUnavailable, nothing of the loser written, the session back in transactions."""
-    if lost_at == "constraint" and db.engine.dialect.name != "postgresql":
-        return  # SQLite has no such moment: its guard runs under the write lock
+def _lose_after_the_checks(monkeypatch, *, skip_guard: bool) -> None:
+    """A rival commits between the engine's check and the write: the guard sees it, or, when it commits after
+    the guard too, the exclusion constraint refuses the batch. Either way SlotUnavailable, nothing of the loser
+    written, and the session back in transactions."""
     req = service.BookingRequest(counselor="ana", service="individual-trial", start=MONDAY, timezone="UTC",
                                  client=service.PersonIn(name="Robin", email="robin@example.org", state="NY"))
     rival = service.book(service.BookingRequest(**{**req.__dict__, "client": service.PersonIn(
         name="Sam", email="sam@example.org", state="NY")}), now=NOW)
     monkeypatch.setattr(service, "_check_slot", lambda *args, **kwargs: None)  # the check ran before the rival
-    if lost_at == "constraint":
+    if skip_guard:
         monkeypatch.setattr(service, "_claim", lambda *args, **kwargs: None)  # ... and so did the guard
     with pytest.raises(service.SlotUnavailable):
         service.book(req, now=NOW)
@@ -266,3 +262,13 @@ def test_a_booking_that_loses_a_race_after_the_checks_is_409_and_writes_nothing(
     assert [b.id for b in db.session.scalars(select(Booking))] == [rival.booking.id]
     assert [c.email for c in db.session.scalars(select(Client))] == ["sam@example.org"]
     assert count_of(Intake) == 1 and count_of(OutboxMessage) == 1
+
+
+def test_a_booking_that_loses_at_the_guard_is_409_and_writes_nothing(app, counselor, monkeypatch):
+    _lose_after_the_checks(monkeypatch, skip_guard=False)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite's guard runs under its write lock
+def test_a_booking_that_loses_at_the_exclusion_constraint_is_409_and_writes_nothing(app, counselor, monkeypatch):
+    _lose_after_the_checks(monkeypatch, skip_guard=True)
