@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import secrets
 from pathlib import Path
