@@ -2,7 +2,7 @@
 from practice.audit.models import AuditEvent  # noqa: F401
 from practice.auth.models import PracticeSettings, StaffSession, User  # noqa: F401
 from practice.counselors.models import Counselor, CounselorTag, License, Service  # noqa: F401
-from practice.booking.models import Booking, Client, ManageToken, Participant  # noqa: F401
+from practice.booking.models import Booking, Client, LinkRequest, ManageToken, Participant  # noqa: F401
 from practice.scheduling.models import (  # noqa: F401
     CalendarFeed, DateOverride, ExternalBusy, SchedulingPolicy, TimeOff, WeeklyHours,
 )

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def jobs() -> dict[str, Callable]:
-    from practice.booking.service import release_expired_holds
+    from practice.booking.service import process_link_requests, release_expired_holds
     from practice.notify.delivery import deliver_due
     from practice.notify.queue import run_queued_jobs
     from practice.scheduling.feeds import refresh_due_feeds
@@ -30,6 +30,7 @@ def jobs() -> dict[str, Callable]:
         "release expired holds": release_expired_holds,
         "refresh calendar feeds": refresh_due_feeds,
         "run queued jobs": run_queued_jobs,  # the RQ queue on REDIS_URL, in burst mode; 0 without Redis
+        "send requested links": process_link_requests,  # "resend my link" requests nothing else handled yet
         "deliver email": deliver_due,  # the sweep: whatever the queue or a thread did not send
     }
 

@@ -135,3 +135,18 @@ class ManageToken(db.Model):
     revoked_reason: Mapped[str | None] = mapped_column(String(20))  # cancelled, reissued
 
     participant: Mapped[Participant] = relationship(back_populates="tokens")
+
+
+class LinkRequest(db.Model):
+    """Someone asked for fresh links to be sent to this address ("resend my link").
+
+    The request only writes this row, the same work whether or not the address has bookings, so that its
+    answer and its time tell nobody who booked. A deliverer (`booking.service.process_link_request`) looks
+    the bookings up after the response, sends any links, and deletes the row: nothing about the address stays.
+    """
+
+    __tablename__ = "link_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    requested_at: Mapped[datetime] = mapped_column(index=True)

@@ -17,13 +17,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, exists, select, update
+from sqlalchemy import and_, bindparam, event, exists, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
 from practice.audit import service as audit
 from practice.booking.models import (
-    LIVE_STATUSES, NO_BOOKING, Booking, BookingStatus, Client, ManageToken, Participant, live_booking_filter,
+    LIVE_STATUSES, NO_BOOKING, Booking, BookingStatus, Client, LinkRequest, ManageToken, Participant,
+    live_booking_filter,
 )
 from practice.booking.tokens import hash_token, looks_like_token, new_token
 from practice.counselors.models import Counselor, License, Service
@@ -553,6 +554,66 @@ def resend_links(email: str, *, now: datetime) -> None:
     notices.links_resent(email, links)
     audit.record("booking.links_resent", record_type="client", record_id="", detail={"count": len(links)})
     db.session.commit()
+
+
+_LINK_REQUESTS = "practice.booking.link_requests"  # session.info key: requests of the open transaction
+
+
+def request_links(email: str, *, now: datetime) -> None:
+    """"Resend my link": record the request, committed; the links go out after the response.
+
+    Whatever the address, the request does the same work (one row) and answers the same, so neither its answer
+    nor its time tells anyone whether the address has bookings. `process_link_request` then sends the links,
+    by MAIL_DELIVERY's mode (as email is), or the worker's next round does.
+    """
+    request = LinkRequest(email=(email or "").strip().lower(), requested_at=now)
+    db.session.add(request)
+    db.session.flush()
+    db.session.info.setdefault(_LINK_REQUESTS, set()).add(request.id)
+    db.session.commit()
+
+
+def process_link_request(request_id: int, *, now: datetime) -> bool:
+    """Send the links one request asked for and delete it (the address is not kept). False when another
+    worker has it or did it."""
+    _write_transaction()
+    query = select(LinkRequest).where(LinkRequest.id == request_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    request = db.session.scalar(query)
+    if request is None:
+        db.session.rollback()
+        return False
+    db.session.delete(request)
+    resend_links(request.email, now=now)  # commits the deletion with the links it sends
+    db.session.commit()  # when there were none
+    return True
+
+
+def process_link_requests(*, now: datetime) -> int:
+    """Worker job: the requests no thread or queue job has handled yet (oldest first)."""
+    ids = db.session.scalars(select(LinkRequest.id).order_by(LinkRequest.requested_at).limit(500)).all()
+    db.session.rollback()
+    return sum(process_link_request(request_id, now=now) for request_id in ids)
+
+
+@event.listens_for(db.session, "after_commit")
+def _start_link_requests(session) -> None:
+    if session.in_nested_transaction():
+        return
+    request_ids = sorted(session.info.pop(_LINK_REQUESTS, ()))
+    if request_ids:
+        from practice.notify.outbox import start_soon
+        from practice.notify.queue import enqueue_link_requests
+
+        start_soon(current_app._get_current_object(), "link request", process_link_request, request_ids,
+                   enqueue=enqueue_link_requests)
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _forget_link_requests(session, transaction) -> None:
+    if transaction.parent is None:  # rolled back: the requests never existed
+        session.info.pop(_LINK_REQUESTS, None)
 
 
 def release_expired_holds(*, now: datetime) -> int:

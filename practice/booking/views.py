@@ -475,8 +475,9 @@ def resend():
     form = _form(ResendForm)
     sent = False
     if form.validate_on_submit():
-        # The same answer whether or not the address has bookings: this page must not tell anyone who booked.
-        service.resend_links(form.email.data, now=clock.now())
+        # The same answer, after the same work, whether or not the address has bookings: this page must not
+        # tell anyone who booked. The links are looked up and sent after the response.
+        service.request_links(form.email.data, now=clock.now())
         sent = True
         form = _form(ResendForm, formdata=None)
     return render_template("booking/resend.html", form=form, sent=sent), 422 if form.errors else 200

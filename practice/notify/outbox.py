@@ -35,7 +35,7 @@ from base64 import b64decode, b64encode
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
@@ -229,33 +229,41 @@ def delivery_mode(config) -> str:
 
 def start_delivery(app: Flask, message_ids: list[int]) -> None:
     """Send these committed messages soon, by the configured mode. The worker's sweep is the safety net."""
+    from practice.notify.delivery import deliver_message
+    from practice.notify.queue import enqueue_delivery
+
+    start_soon(app, "outbox message", deliver_message, message_ids, enqueue=enqueue_delivery)
+
+
+def start_soon(app: Flask, what: str, handle: Callable[..., object], ids: list[int], *,
+               enqueue: Callable[[Flask, list[int]], None]) -> None:
+    """Run `handle(id, now=...)` soon for each of these committed rows, by MAIL_DELIVERY's mode: before this
+    returns (inline), in a daemon thread (thread), as RQ jobs that carry only the ids (queue, by `enqueue`),
+    or not at all (none). Whatever this does not do, the worker's next round does."""
     mode = delivery_mode(app.config)
     if mode == "none":
         return
     if mode == "inline":
-        _deliver(app, message_ids)
+        _handle(app, what, handle, ids)
     elif mode == "thread":
-        threading.Thread(target=_deliver, args=(app, message_ids), name="outbox-delivery", daemon=True).start()
+        threading.Thread(target=_handle, args=(app, what, handle, ids), name=f"{what} handling",
+                         daemon=True).start()
     else:
-        from practice.notify.queue import enqueue_delivery
-
         try:
-            enqueue_delivery(app, message_ids)
-        except Exception as exc:  # noqa: BLE001 - Redis down: the worker's sweep sends them instead
-            log.warning("outbox: could not enqueue messages %s (%s); the worker's sweep will send them",
-                        message_ids, type(exc).__name__)
+            enqueue(app, ids)
+        except Exception as exc:  # noqa: BLE001 - Redis down: the worker's round does them instead
+            log.warning("could not enqueue %s %s (%s); the worker's round will see to them", what, ids,
+                        type(exc).__name__)
 
 
-def _deliver(app: Flask, message_ids: list[int]) -> None:
-    from practice.notify.delivery import deliver_message
-
+def _handle(app: Flask, what: str, handle: Callable[..., object], ids: list[int]) -> None:
     with app.app_context():
-        for message_id in message_ids:
+        for row_id in ids:
             try:
-                deliver_message(message_id, now=clock.now())
-            except Exception as exc:  # noqa: BLE001 - the sweep retries; a thread must not die noisily
-                log.error("outbox: delivery of message %s stopped (%s); the worker's sweep will retry",
-                          message_id, type(exc).__name__)
+                handle(row_id, now=clock.now())
+            except Exception as exc:  # noqa: BLE001 - the worker's round retries; a thread must not die noisily
+                log.error("%s %s: handling stopped (%s); the worker's round will retry", what, row_id,
+                          type(exc).__name__)
 
 
 @event.listens_for(db.session, "after_commit")

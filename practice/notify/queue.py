@@ -1,7 +1,7 @@
 """The job queue on Redis (RQ), used when REDIS_URL is set: delivery starts seconds after a commit.
 
-The web process enqueues `deliver_job(message_id)` on the "practice" queue; a job carries only the id (nothing
-a message says goes to Redis). `flask worker` runs the queue itself: each round starts RQ's in-process worker
+The web process enqueues `deliver_job(message_id)` (and `link_request_job(request_id)` for "resend my link") on
+the "practice" queue; a job carries only the id (nothing a message says, nor an address, goes to Redis). `flask worker` runs the queue itself: each round starts RQ's in-process worker
 in burst mode (`run_queued_jobs`), so production needs no separate `rq worker` (though one works too:
 `rq worker --url $REDIS_URL practice` with the app importable). The database stays the source of truth: a job
 lost with Redis only delays its message until the worker's sweep.
@@ -35,20 +35,38 @@ def job_queue(app: Flask) -> Queue:
 
 
 def enqueue_delivery(app: Flask, message_ids: list[int]) -> None:
+    _enqueue(app, deliver_job, "deliver outbox message", message_ids)
+
+
+def enqueue_link_requests(app: Flask, request_ids: list[int]) -> None:
+    _enqueue(app, link_request_job, "send the links of request", request_ids)
+
+
+def _enqueue(app: Flask, job, description: str, ids: list[int]) -> None:
     queue = job_queue(app)
-    for message_id in message_ids:
-        queue.enqueue(deliver_job, message_id, description=f"deliver outbox message {message_id}",
-                      result_ttl=0, failure_ttl=7 * 24 * 3600)
+    for row_id in ids:
+        queue.enqueue(job, row_id, description=f"{description} {row_id}", result_ttl=0, failure_ttl=7 * 24 * 3600)
 
 
 def deliver_job(message_id: int) -> bool:
     """The RQ job: deliver one message (a no-op when someone already did)."""
     from practice.notify.delivery import deliver_message
 
+    return _in_app(deliver_message, message_id)
+
+
+def link_request_job(request_id: int) -> bool:
+    """The RQ job: send the links one "resend my link" request asked for (a no-op when someone already did)."""
+    from practice.booking.service import process_link_request
+
+    return _in_app(process_link_request, request_id)
+
+
+def _in_app(handle, row_id: int):
     if has_app_context():  # inside `flask worker`
-        return deliver_message(message_id, now=clock.now())
+        return handle(row_id, now=clock.now())
     with _standalone_app().app_context():  # a plain `rq worker`
-        return deliver_message(message_id, now=clock.now())
+        return handle(row_id, now=clock.now())
 
 
 _app: Flask | None = None

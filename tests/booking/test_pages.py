@@ -16,6 +16,7 @@ from practice.booking.models import Booking, BookingStatus, ManageToken
 from practice.database import dispose_engines
 from practice.extensions import db
 from practice.notify.models import OutboxMessage
+from tests.conftest import statements_sent
 from tests.factories import make_counselor
 from tests.scheduling.helpers import add_booking, give_hours
 
@@ -395,16 +396,26 @@ def test_a_link_expires_a_day_after_the_session(client, maya, monkeypatch):
 
 # --- resend my links ------------------------------------------------------------------------------------
 
-def test_resend_answers_the_same_for_known_and_unknown_addresses(client, maya):
+def test_resend_answers_the_same_after_the_same_work_for_known_and_unknown_addresses(client, maya):
+    from practice.booking.models import LinkRequest
+    from practice.booking.service import process_link_requests
+
     book()
     before = outbox_count()
-    known = client.post("/bookings/resend", data={"email": "ana@example.org"})
-    assert outbox_count() == before + 1  # the links went out
-    unknown = client.post("/bookings/resend", data={"email": "nobody@example.org"})
-    assert outbox_count() == before + 1
+    with statements_sent() as for_known:
+        known = client.post("/bookings/resend", data={"email": "ana@example.org"})
+    with statements_sent() as for_unknown:
+        unknown = client.post("/bookings/resend", data={"email": "nobody@example.org"})
     assert known.status_code == unknown.status_code == 200
     assert known.get_data() == unknown.get_data()
     assert "If that address has upcoming bookings, we've emailed fresh links." in text(known)
+    # Neither request looked the address up: the same statements, and no email yet.
+    assert for_known == for_unknown and not any("booking" in statement for statement in for_known)
+    assert outbox_count() == before
+    # After the response (here the worker's round: MAIL_DELIVERY is "none"), only the known address gets links.
+    assert process_link_requests(now=NOW) == 2
+    assert outbox_count() == before + 1
+    assert db.session.scalar(select(func.count()).select_from(LinkRequest)) == 0
 
 
 def test_resend_asks_for_an_email_address(client):

@@ -127,3 +127,21 @@ def test_two_workers_at_once_send_each_message_exactly_once(app, smtp_server):
     ids = Counter(mail["Message-ID"] for mail in smtp_server.messages)
     assert len(ids) == 30 and set(ids.values()) == {1}
     assert states() == {OutboxState.sent: 30}
+
+
+def test_a_resend_request_goes_to_redis_as_its_id_only_and_the_worker_sends_the_links(app, client, smtp_server,
+                                                                                        redis_url):
+    """'Resend my link' with Redis: the request's row id is the job (no address in Redis); the worker's RQ
+    round looks the bookings up, and the request's row is gone afterwards."""
+    from practice.booking.models import LinkRequest
+
+    app.config.update(REDIS_URL=redis_url, MAIL_DELIVERY="queue", WTF_CSRF_ENABLED=False)
+    assert client.post("/bookings/resend", data={"email": "Nobody@Example.org"}).status_code == 200
+    connection = Redis.from_url(redis_url)
+    queue = Queue(QUEUE_NAME, connection=connection)
+    request_id = db.session.scalar(db.select(LinkRequest.id))
+    assert queue.count == 1 and list(queue.jobs[0].args) == [request_id]
+    assert run_queued_jobs(now=clock.now()) == 1
+    db.session.rollback()
+    assert db.session.scalar(db.select(LinkRequest.id)) is None  # handled: nothing about the address is kept
+    assert smtp_server.received == []  # an address without bookings gets nothing
