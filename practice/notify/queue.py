@@ -1,10 +1,11 @@
 """The job queue on Redis (RQ), used when REDIS_URL is set: delivery starts seconds after a commit.
 
 The web process enqueues `deliver_job(message_id)` (and `link_request_job(request_id)` for "resend my link") on
-the "practice" queue; a job carries only the id (nothing a message says, nor an address, goes to Redis). `flask worker` runs the queue itself: each round starts RQ's in-process worker
-in burst mode (`run_queued_jobs`), so production needs no separate `rq worker` (though one works too:
-`rq worker --url $REDIS_URL practice` with the app importable). The database stays the source of truth: a job
-lost with Redis only delays its message until the worker's sweep.
+the "practice" queue; a job carries only the id (nothing a message says, nor an address, goes to Redis).
+`flask worker` runs the queue itself: each round starts RQ's in-process worker in burst mode
+(`run_queued_jobs`), so production needs no separate `rq worker` (though one works too: `rq worker --url
+$REDIS_URL practice` with the app importable). The database stays the source of truth: a job lost with Redis
+only delays its work until the worker's next round.
 """
 from __future__ import annotations
 
