@@ -606,8 +606,12 @@ def _start_link_requests(session) -> None:
         from practice.notify.outbox import start_soon
         from practice.notify.queue import enqueue_link_requests
 
-        start_soon(current_app._get_current_object(), "link request", process_link_request, request_ids,
-                   enqueue=enqueue_link_requests)
+        try:
+            start_soon(current_app._get_current_object(), "link request", process_link_request, request_ids,
+                       enqueue=enqueue_link_requests)
+        except Exception as exc:  # noqa: BLE001 - the request is saved; the worker's round sends its links
+            log.error("link requests %s: could not start (%s); the worker's round will", request_ids,
+                      type(exc).__name__)
 
 
 @event.listens_for(db.session, "after_transaction_end")
