@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, event, exists, select, update
+from sqlalchemy import and_, bindparam, exists, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
@@ -32,6 +32,7 @@ from practice.counselors.vocabulary import US_STATES
 from practice.database import HotStatement, insert_batch, record
 from practice.extensions import db
 from practice.intake.service import SELF_BOOKING_BLOCKED, blocked_email_key, self_booking_block_exists
+from practice.notify.outbox import AfterCommit
 from practice.scheduling.models import SchedulingPolicy
 from practice.scheduling.service import BookingRules, is_free
 
@@ -556,7 +557,13 @@ def resend_links(email: str, *, now: datetime) -> None:
     db.session.commit()
 
 
-_LINK_REQUESTS = "practice.booking.link_requests"  # session.info key: requests of the open transaction
+def _link_request_handling():
+    from practice.notify.queue import enqueue_link_requests
+
+    return process_link_request, enqueue_link_requests
+
+
+_LINK_REQUESTS = AfterCommit("link request", _link_request_handling)  # the worker's round is their safety net
 
 
 def request_links(email: str, *, now: datetime) -> None:
@@ -569,7 +576,7 @@ def request_links(email: str, *, now: datetime) -> None:
     request = LinkRequest(email=(email or "").strip().lower(), requested_at=now)
     db.session.add(request)
     db.session.flush()
-    db.session.info.setdefault(_LINK_REQUESTS, set()).add(request.id)
+    _LINK_REQUESTS.add(db.session, request.id)
     db.session.commit()
 
 
@@ -595,29 +602,6 @@ def process_link_requests(*, now: datetime) -> int:
     ids = db.session.scalars(select(LinkRequest.id).order_by(LinkRequest.requested_at).limit(500)).all()
     db.session.rollback()
     return sum(process_link_request(request_id, now=now) for request_id in ids)
-
-
-@event.listens_for(db.session, "after_commit")
-def _start_link_requests(session) -> None:
-    if session.in_nested_transaction():
-        return
-    request_ids = sorted(session.info.pop(_LINK_REQUESTS, ()))
-    if request_ids:
-        from practice.notify.outbox import start_soon
-        from practice.notify.queue import enqueue_link_requests
-
-        try:
-            start_soon(current_app._get_current_object(), "link request", process_link_request, request_ids,
-                       enqueue=enqueue_link_requests)
-        except Exception as exc:  # noqa: BLE001 - the request is saved; the worker's round sends its links
-            log.error("link requests %s: could not start (%s); the worker's round will", request_ids,
-                      type(exc).__name__)
-
-
-@event.listens_for(db.session, "after_transaction_end")
-def _forget_link_requests(session, transaction) -> None:
-    if transaction.parent is None:  # rolled back: the requests never existed
-        session.info.pop(_LINK_REQUESTS, None)
 
 
 def release_expired_holds(*, now: datetime) -> int:

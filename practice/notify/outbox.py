@@ -51,7 +51,6 @@ from practice.notify.models import OutboxMessage, OutboxState
 log = logging.getLogger(__name__)
 
 DELIVERY_MODES = ("queue", "thread", "inline", "none")
-_QUEUED_IDS = "practice.notify.queued_ids"  # session.info key: messages inserted in the open transaction
 
 
 @dataclass(frozen=True)
@@ -115,15 +114,13 @@ def queue_email(*, to: str, to_name: str = "", template: str, context: dict[str,
     )
     session = db.session
     written: list[int | None] = []
+    in_callers_batch = current_batch() is not None
     # INSERT ... ON CONFLICT (dedupe_key) DO NOTHING: two transactions queueing the same message can't both win.
-    batch = current_batch()
-    if batch is not None:  # written with the caller's batch, when it ends
-        batch.add(OutboxMessage.__table__, values, unless_conflict_on=("dedupe_key",),
-                  then=lambda new_id: _queued(session, new_id, kind))
-        return None
-    with insert_batch() as batch:
+    with insert_batch() as batch:  # the caller's, written when it ends; or one of its own, written here
         batch.add(OutboxMessage.__table__, values, unless_conflict_on=("dedupe_key",),
                   then=lambda new_id: written.append(_queued(session, new_id, kind)))
+    if in_callers_batch:
+        return None
     if written[0] is None:  # the same logical message is already in the outbox
         return session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).one()
     # The row is exactly `values` with its new id: put it in the session as loaded rather than read it back.
@@ -139,7 +136,7 @@ def _queued(session, new_id: int | None, kind: str) -> int | None:
     if new_id is None:
         log.info("outbox: %s already queued", kind)
     else:
-        session.info.setdefault(_QUEUED_IDS, set()).add(new_id)
+        _DELIVERIES.add(session, new_id)
         log.info("outbox: queued message %s (%s)", new_id, kind)
     return new_id
 
@@ -227,14 +224,6 @@ def delivery_mode(config) -> str:
     return mode
 
 
-def start_delivery(app: Flask, message_ids: list[int]) -> None:
-    """Send these committed messages soon, by the configured mode. The worker's sweep is the safety net."""
-    from practice.notify.delivery import deliver_message
-    from practice.notify.queue import enqueue_delivery
-
-    start_soon(app, "outbox message", deliver_message, message_ids, enqueue=enqueue_delivery)
-
-
 def start_soon(app: Flask, what: str, handle: Callable[..., object], ids: list[int], *,
                enqueue: Callable[[Flask, list[int]], None]) -> None:
     """Run `handle(id, now=...)` soon for each of these committed rows, by MAIL_DELIVERY's mode: before this
@@ -266,22 +255,51 @@ def _handle(app: Flask, what: str, handle: Callable[..., object], ids: list[int]
                           type(exc).__name__)
 
 
+class AfterCommit:
+    """Rows of one kind written in a session's transaction, to be handled soon after it commits (start_soon),
+    and forgotten if it rolls back: e.g. outbox messages to deliver. `handler()` gives `(handle, enqueue)` for
+    start_soon; it is called only then, so the modules it names may import this one."""
+
+    kinds: list[AfterCommit] = []
+
+    def __init__(self, what: str, handler: Callable[[], tuple[Callable[..., object], Callable]]):
+        self.what, self.handler, self.key = what, handler, f"practice.after_commit.{what}"
+        AfterCommit.kinds.append(self)
+
+    def add(self, session, row_id: int) -> None:
+        """Handle this row once the session's open transaction commits."""
+        session.info.setdefault(self.key, set()).add(row_id)
+
+
+def _delivery():
+    from practice.notify.delivery import deliver_message
+    from practice.notify.queue import enqueue_delivery
+
+    return deliver_message, enqueue_delivery
+
+
+_DELIVERIES = AfterCommit("outbox message", _delivery)  # the worker's sweep is their safety net
+
+
 @event.listens_for(db.session, "after_commit")
 def _after_commit(session) -> None:
     if session.in_nested_transaction():  # a savepoint was released; the transaction goes on
         return
-    message_ids = sorted(session.info.pop(_QUEUED_IDS, ()))
-    if not message_ids:
-        return
-    try:
-        start_delivery(current_app._get_current_object(), message_ids)
-    except Exception as exc:  # noqa: BLE001 - the commit is done; never undo the caller's success over mail
-        reason = str(exc) if isinstance(exc, ConfigError) else type(exc).__name__  # a setting's error is safe to log
-        log.error("outbox: could not start delivery of messages %s (%s); the worker's sweep will send them",
-                  message_ids, reason)
+    for kind in AfterCommit.kinds:
+        ids = sorted(session.info.pop(kind.key, ()))
+        if not ids:
+            continue
+        try:
+            handle, enqueue = kind.handler()
+            start_soon(current_app._get_current_object(), kind.what, handle, ids, enqueue=enqueue)
+        except Exception as exc:  # noqa: BLE001 - the commit is done; never undo the caller's success over this
+            reason = str(exc) if isinstance(exc, ConfigError) else type(exc).__name__  # a setting's error is safe
+            log.error("could not start handling %s %s (%s); the worker's sweep will send them", kind.what, ids,
+                      reason)
 
 
 @event.listens_for(db.session, "after_transaction_end")
 def _after_transaction_end(session, transaction) -> None:
-    if transaction.parent is None:  # the whole transaction ended; rolled back, its messages never existed
-        session.info.pop(_QUEUED_IDS, None)
+    if transaction.parent is None:  # the whole transaction ended; rolled back, its rows never existed
+        for kind in AfterCommit.kinds:
+            session.info.pop(kind.key, None)
