@@ -33,7 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
-        configure_read_engine(app)
+        configure_read_engine(app, db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -41,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_login(app)
 
     from practice import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+    from practice import reactions  # noqa: F401  (what a booking's events make intake and email do)
 
     _register_blueprints(app)
     _register_cli(app)

@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 
 def jobs() -> dict[str, Callable]:
     from practice.booking.service import process_link_requests, release_expired_holds
+    from practice.jobs import run_queued_jobs
     from practice.notify.delivery import deliver_due
-    from practice.notify.queue import run_queued_jobs
     from practice.scheduling.feeds import refresh_due_feeds
 
     return {

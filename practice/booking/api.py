@@ -11,10 +11,9 @@ from practice import clock
 from practice.auth.access import public
 from practice.booking import service
 from practice.booking.models import BookingStatus
-from practice.booking.notices import manage_url
+from practice.booking.links import manage_url
 from practice.booking.schemas import BookingIn, CancelIn, RescheduleIn, flatten
 from practice.extensions import limiter
-from practice.intake.service import intake_url
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api/v1")
 
@@ -38,7 +37,7 @@ def _load(schema, data):
 
 
 def booking_json(booking, *, role: str | None = None, tokens: dict[str, str] | None = None,
-                 intake_tokens: dict[str, str] | None = None, may_change: bool | None = None) -> dict:
+                 intake_urls: dict[str, str] | None = None, may_change: bool | None = None) -> dict:
     """The booking as its client sees it. Only the client's own links: the partner's reach the partner by email
     alone, so the booker can never open the partner's page or private intake."""
     tz = ZoneInfo(booking.client_timezone)
@@ -60,8 +59,7 @@ def booking_json(booking, *, role: str | None = None, tokens: dict[str, str] | N
             "hold_expires_at": booking.hold_expires_at.astimezone(tz).isoformat()
             if booking.hold_expires_at and booking.status == BookingStatus.held else None,
         },
-        "intake_urls": {"client": intake_url(intake_tokens["client"])} if intake_tokens and "client" in
-        intake_tokens else {},
+        "intake_urls": {"client": intake_urls["client"]} if intake_urls and "client" in intake_urls else {},
         "free_change_until": (booking.starts_at - timedelta(
             hours=current_app.config["CANCELLATION_NOTICE_HOURS"])).astimezone(tz).isoformat(),
     }
@@ -115,7 +113,7 @@ def create_booking():
     )
     created = service.book(req, now=clock.now())
     return jsonify(booking_json(created.booking, tokens={"client": created.tokens["client"]},
-                                intake_tokens=created.intake_tokens)), 201
+                                intake_urls=created.intake_urls)), 201
 
 
 @bp.get("/bookings/<booking_id>")

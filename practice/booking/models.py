@@ -82,7 +82,7 @@ class Booking(db.Model):
 def live_booking_filter(now):
     """Bookings that hold time: live statuses, except holds that have run out. `now` may be a bindparam."""
     # The statuses as separate literals, not one expanding parameter: the statement's text is then complete
-    # when compiled (see practice.database.HotStatement).
+    # when compiled, and psycopg can prepare it once per connection.
     return and_(
         Booking.status.in_([literal(status.value, Booking.status.type) for status in LIVE_STATUSES]),
         or_(Booking.status != BookingStatus.held, Booking.hold_expires_at > now),

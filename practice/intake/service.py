@@ -30,7 +30,7 @@ from practice.core.intake import (
     validate_section,
 )
 from practice.core.routing import decide
-from practice.database import insert_batch
+from practice.database import begin_write
 from practice.extensions import db
 from practice.intake.models import LINK_DAYS, TRACKS, Intake, RoutingDecision, SelfBookingBlock
 
@@ -113,9 +113,8 @@ def has_positive_suicide_item(answers: Mapping[str, Any]) -> bool:
 # --- transactions ---------------------------------------------------------------------------------------
 
 def _write_transaction() -> None:
-    """A fresh transaction that holds SQLite's write lock from its first read (as booking.service does)."""
-    db.session.rollback()
-    db.session.connection(execution_options={"sqlite_immediate": True})
+    """A fresh transaction that holds SQLite's write lock from its first read."""
+    begin_write(db.session)
 
 
 # --- issuing links --------------------------------------------------------------------------------------
@@ -129,15 +128,8 @@ def issue_for(participant: Participant, *, now: datetime) -> str:
 
     Runs in the caller's transaction, without committing.
     """
-    booking = participant.booking
-    token = new_token()
-    intake = db.session.scalar(select(Intake).where(Intake.participant_id == participant.id))
-    if intake is None:
-        intake = Intake(participant=participant, format=booking.service.format, answers={}, sections_done=[],
-                        created_at=now, updated_at=now)
-        db.session.add(intake)
-    intake.token_hash, intake.token_issued_at, intake.expires_at = hash_token(token), now, _expiry(booking, now)
-    db.session.flush()
+    token, intake = _issue(participant, intake_of(participant), now=now)
+    db.session.flush()  # the intake's id, for the audit
     audit.record("intake.issue_link", record_type="intake", record_id=intake.id, detail={"role": participant.role})
     return token
 
@@ -145,31 +137,34 @@ def issue_for(participant: Participant, *, now: datetime) -> str:
 def issue_intakes(booking: Booking, *, now: datetime, new_booking: bool = False) -> dict[str, str]:
     """Every person on the booking gets an intake and a link of their own: role -> token (shown once).
 
-    Called by booking.service.book() inside its transaction, after the participants exist. Intakes already
-    submitted get no new link. `new_booking`: the booking was created in this transaction, so nobody on it
-    has an intake yet and none is looked for.
+    Runs in the caller's transaction (the booking's), without committing. Intakes already submitted get no
+    new link. `new_booking`: the booking was created in this transaction, so nobody on it has an intake yet
+    and none is looked for.
     """
-    if not new_booking:
-        tokens = {}
-        for participant in booking.participants:
-            intake = db.session.scalar(select(Intake).where(Intake.participant_id == participant.id))
-            if intake is not None and intake.submitted_at is not None:
-                continue
-            tokens[participant.role] = issue_for(participant, now=now)
-        return tokens
-    # Rows of the booking's batch (insert_batch), or of one of their own: nothing reads them back in the request.
-    issued = {}
-    expires_at = _expiry(booking, now)
-    with insert_batch() as batch:
-        for participant in booking.participants:
-            token = issued[participant.role] = new_token()
-            intake_id = batch.add(Intake.__table__, dict(
-                participant_id=batch.id_of(participant), format=booking.service.format, answers={},
-                sections_done=[], created_at=now, updated_at=now, token_hash=hash_token(token), token_issued_at=now,
-                expires_at=expires_at, submitted_at=None))
-            audit.record("intake.issue_link", record_type="intake", record_id=intake_id,
-                         detail={"role": participant.role})
-    return issued
+    tokens, issued = {}, []
+    for participant in booking.participants:
+        intake = None if new_booking else intake_of(participant)
+        if intake is not None and intake.submitted_at is not None:
+            continue
+        tokens[participant.role], intake = _issue(participant, intake, now=now)
+        issued.append(intake)
+    db.session.flush()  # the intakes' ids, for the audit
+    for intake in issued:
+        audit.record("intake.issue_link", record_type="intake", record_id=intake.id,
+                     detail={"role": intake.participant.role})
+    return tokens
+
+
+def _issue(participant: Participant, intake: Intake | None, *, now: datetime) -> tuple[str, Intake]:
+    """A new token on this person's intake, made if they have none yet."""
+    booking = participant.booking
+    if intake is None:
+        intake = Intake(participant=participant, format=booking.service.format, answers={}, sections_done=[],
+                        created_at=now, updated_at=now)
+        db.session.add(intake)
+    token = new_token()
+    intake.token_hash, intake.token_issued_at, intake.expires_at = hash_token(token), now, _expiry(booking, now)
+    return token, intake
 
 
 def issue_from_manage_link(booking_id: str | uuid.UUID, manage_token: str | None, *, now: datetime) -> str:

@@ -3,8 +3,10 @@
 Reading slots costs two queries whatever the number of bookings: the counselor with policy and services, then
 its whole schedule (weekly hours, overrides, bookings, imported events and time off, as one union).
 
-This is the hot path of the booking pages, so it reads plain rows, never entities, through statements built once
-at import: building them and their SQLAlchemy cache keys on every request took a third of the endpoint's time.
+This is the hot path of the booking pages, so it reads plain rows, never entities, through Core statements built
+once at import: building them and their SQLAlchemy cache keys on every request took a third of the endpoint's
+time. Their compiled form is kept by SQLAlchemy's compiled cache, and on PostgreSQL their text never changes,
+so psycopg prepares them once per connection (prepare_threshold) and PostgreSQL stops planning them.
 """
 from __future__ import annotations
 
@@ -22,7 +24,6 @@ from sqlalchemy import (
 from practice.booking.models import NO_BOOKING, Booking, live_booking_filter
 from practice.core import slots as engine
 from practice.counselors.models import Counselor, Service
-from practice.database import HotStatement
 from practice.extensions import db
 from practice.scheduling.models import DateOverride, ExternalBusy, SchedulingPolicy, TimeOff, WeeklyHours
 
@@ -138,20 +139,20 @@ def _schedule(of_counselors):
 
 
 # `ids` (a list) is an expanding IN on SQLite and one array parameter on PostgreSQL, so that there the text
-# never changes with the number of counselors and is compiled once.
+# never changes with the number of counselors and psycopg can prepare it.
 _IDS = bindparam("ids", expanding=True)
-_SCHEDULE = HotStatement(_schedule(lambda column: column.in_(_IDS)),
-                         postgresql=_schedule(lambda column: column == any_(bindparam("ids", type_=ARRAY(Integer)))))
+_SCHEDULE = {"sqlite": _schedule(lambda column: column.in_(_IDS)),
+             "postgresql": _schedule(lambda column: column == any_(bindparam("ids", type_=ARRAY(Integer))))}
 # One counselor's (a booking's check, the slots of one): PostgreSQL keeps one generic plan for `= $1`, where for
 # `= ANY($1)` it plans every execution afresh (about 0.15 ms of its CPU).
-_SCHEDULE_OF_ONE = HotStatement(_schedule(lambda column: column == bindparam("id", type_=Integer)))
+_SCHEDULE_OF_ONE = _schedule(lambda column: column == bindparam("id", type_=Integer))
 
 # The order of Counselor.services, with the id to break ties the same way every time.
 _SERVICE_ORDER = (Service.is_trial.desc(), Service.format, Service.duration_minutes, Service.id)
 
 # An active counselor by slug with its policy (NULLs when it has none) and active services, one row per service
 # (one row with NULL service columns when it has none).
-_COUNSELOR = HotStatement(
+_COUNSELOR = (
     select(Counselor.id, Counselor.slug, Counselor.timezone, Counselor.accepts_individual, Counselor.accepts_couples,
            SchedulingPolicy.notice_minutes, SchedulingPolicy.horizon_days, SchedulingPolicy.slot_step_minutes,
            SchedulingPolicy.max_sessions_per_day,
@@ -193,11 +194,15 @@ def load_schedules(counselors, *, window: engine.Interval, now: datetime,
     params = {"ids": ids, "id": ids[0], "now": now, "lo": window.start - timedelta(days=1),
               "hi": window.end + timedelta(days=1), "first_day": first_day, "last_day": last_day,
               "exclude_booking": exclude_booking or NO_BOOKING}
-    statement = _SCHEDULE_OF_ONE if len(ids) == 1 else _SCHEDULE
+    reader = connection or db.session  # the session flushes its pending changes first, so they are seen
+    if len(ids) == 1:
+        statement = _SCHEDULE_OF_ONE
+    else:
+        statement = _SCHEDULE[(connection or db.session.get_bind()).dialect.name]
     bookings, external, time_off = defaultdict(list), defaultdict(list), defaultdict(list)
     weekly: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
     override_ranges: dict[int, dict[date, list]] = defaultdict(lambda: defaultdict(list))
-    rows = statement.rows(params, connection)
+    rows = reader.execute(statement, params).all()
     for counselor_id, kind, start, end, blocked, weekday, day, start_time, end_time in rows:
         if kind == "b":
             bookings[counselor_id].append((start, end, blocked))
@@ -290,7 +295,7 @@ def slots_for(counselor_slug: str, service_slug: str | None, *, start_day: date,
         errors["to"] = [f"Ask for at most {MAX_RANGE_DAYS} days at a time."]
     if errors:
         raise ScheduleInvalid(errors)
-    rows = _COUNSELOR.rows({"slug": counselor_slug}, connection)
+    rows = (connection or db.session).execute(_COUNSELOR, {"slug": counselor_slug}).all()
     if not rows:
         return None
     counselor = rows[0]

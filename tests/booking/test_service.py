@@ -255,7 +255,7 @@ def test_opening_a_link_changes_nothing(client, counselor):
 
 
 def test_booking_rolls_back_with_its_outbox_message(client, counselor, app, monkeypatch):
-    from practice.booking import notices
+    from practice.notify import booking_mail as notices
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("mail template broke")

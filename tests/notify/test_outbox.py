@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from practice.counselors.models import Counselor
 from practice.extensions import db
+from practice.jobs import delivery_mode
 from practice.notify.models import OutboxMessage, OutboxState
 from practice.notify.outbox import (
-    Attachment, RenderedEmail, delivery_mode, queue_email, render_email, rendered,
+    Attachment, RenderedEmail, queue_email, render_email, rendered,
 )
 from tests.notify.conftest import MANAGE_URL, TOKEN, queue_link
 

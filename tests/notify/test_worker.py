@@ -14,7 +14,7 @@ from practice import clock
 from practice.extensions import db
 from practice.notify.delivery import deliver_due
 from practice.notify.models import OutboxMessage, OutboxState
-from practice.notify.queue import QUEUE_NAME, run_queued_jobs
+from practice.jobs import QUEUE_NAME, run_queued_jobs
 from tests.notify.conftest import queue_link
 
 REDIS = "redis://127.0.0.1:6379"

@@ -1,7 +1,8 @@
-"""The messages a booking sends, queued in the outbox inside the transaction that causes them.
+"""The emails a booking sends, queued in the outbox inside the transaction that causes them.
 
 Links are built from BASE_URL, never from the request. Messages name the counselor, the session and the time;
-never anything from an intake.
+never anything from an intake. Each person gets their own message with their own links only; the messages of
+one change are queued together (one statement).
 """
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from practice.booking.links import manage_url
 from practice.booking.models import Booking, Participant
-
-
-def manage_url(booking: Booking, token: str) -> str:
-    return f"{current_app.config['BASE_URL']}/bookings/{booking.id}?token={token}"
+from practice.notify.outbox import Email, queue_emails
 
 
 def when(moment: datetime, zone: str) -> str:
@@ -38,46 +37,43 @@ def _context(booking: Booking, participant: Participant, token: str | None) -> d
     }
 
 
-def _queue(booking: Booking, participant: Participant, template: str, kind: str, context: dict,
-           dedupe: str) -> None:
-    from practice.notify.outbox import queue_email
-
-    queue_email(to=participant.client.email, to_name=participant.client.name, template=template, context=context,
-                kind=kind, dedupe_key=dedupe)
+def _to(participant: Participant, template: str, context: dict, dedupe: str) -> Email:
+    return Email(to=participant.client.email, to_name=participant.client.name, template=template, kind=template,
+                 context=context, dedupe_key=dedupe)
 
 
-def booking_confirmed(booking: Booking, tokens: dict[str, str], intake_tokens: dict[str, str] | None = None) -> None:
-    """Each person's confirmation, with their own manage link and (intake_tokens) their own intake link only."""
-    from practice.intake.service import intake_url
-
+def booking_confirmed(booking: Booking, tokens: dict[str, str], intake_urls: dict[str, str] | None = None) -> None:
+    """Each person's confirmation, with their own manage link and (intake_urls) their own intake link only."""
+    emails = []
     for participant in booking.participants:
         context = _context(booking, participant, tokens.get(participant.role))
-        intake_token = (intake_tokens or {}).get(participant.role)
-        context["intake_url"] = intake_url(intake_token) if intake_token else None
+        context["intake_url"] = (intake_urls or {}).get(participant.role)
         context["couple"] = booking.service.format == "couple"
-        _queue(booking, participant, "booking_confirmed", "booking_confirmed", context,
-               f"confirmed:{booking.id}:{participant.role}")
+        emails.append(_to(participant, "booking_confirmed", context, f"confirmed:{booking.id}:{participant.role}"))
+    queue_emails(emails)
 
 
 def booking_rescheduled(booking: Booking, old_start: datetime, tokens: dict[str, str]) -> None:
+    emails = []
     for participant in booking.participants:
         context = _context(booking, participant, tokens.get(participant.role))
         context["old_when"] = when(old_start, context["zone"])
-        _queue(booking, participant, "booking_rescheduled", "booking_rescheduled", context,
-               f"rescheduled:{booking.id}:{booking.ics_sequence}:{participant.role}")
+        emails.append(_to(participant, "booking_rescheduled", context,
+                          f"rescheduled:{booking.id}:{booking.ics_sequence}:{participant.role}"))
+    queue_emails(emails)
 
 
 def booking_cancelled(booking: Booking) -> None:
+    emails = []
     for participant in booking.participants:
         context = _context(booking, participant, None)
         context["book_again_url"] = f"{current_app.config['BASE_URL']}/counselors/{booking.counselor.slug}"
-        _queue(booking, participant, "booking_cancelled", "booking_cancelled", context,
-               f"cancelled:{booking.id}:{participant.role}")
+        emails.append(_to(participant, "booking_cancelled", context, f"cancelled:{booking.id}:{participant.role}"))
+    queue_emails(emails)
 
 
 def links_resent(email: str, links: list[tuple[Participant, str]]) -> None:
-    from practice.notify.outbox import queue_email
-
+    """One message to the address that asked, with a fresh link for each of its bookings."""
     first = links[0][0]
     items = []
     for participant, token in links:
@@ -85,5 +81,5 @@ def links_resent(email: str, links: list[tuple[Participant, str]]) -> None:
         zone = booking.client_timezone or booking.counselor.timezone
         items.append({"counselor": booking.counselor.name, "service": booking.service.name,
                       "when": when(booking.starts_at, zone), "manage_url": manage_url(booking, token)})
-    queue_email(to=email, to_name=first.client.name, template="booking_links", context={"name": first.client.name,
-                "bookings": items}, kind="booking_links", dedupe_key=None)
+    queue_emails([Email(to=email, to_name=first.client.name, template="booking_links", kind="booking_links",
+                        context={"name": first.client.name, "bookings": items})])

@@ -1,0 +1,115 @@
+"""The way into a counselor's calendar: every path that creates, moves or cancels a booking runs inside
+`calendar_write`, takes `lock_calendar` before it checks anything, and `claim`s the time before it writes.
+
+Writers of one counselor's calendar go one after another, so a client who loses a race waits a moment and
+then sees the winner's booking (409), never a deadlock or an error:
+- PostgreSQL: a transaction-scoped advisory lock on the counselor (pg_advisory_xact_lock), released by the
+  commit or rollback. Each statement after it sees what earlier writers committed (READ COMMITTED), and the
+  exclusion constraint on live bookings still has the last word (a violation is SlotUnavailable too).
+- SQLite: the transaction begins with the database's write lock (BEGIN IMMEDIATE), before its first read.
+A deadlock or a busy database that is left (e.g. against the worker's own updates) is retried a few times,
+then reported as BookingBusy; nothing is written by an attempt that fails.
+"""
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from datetime import datetime
+from typing import Callable, TypeVar
+
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from practice.booking.errors import BookingBusy, SlotUnavailable
+from practice.booking.models import NO_BOOKING, Booking, BookingStatus, live_booking_filter
+from practice.database import begin_write
+from practice.extensions import db
+
+RETRIES = 3
+# pg_advisory_xact_lock(class, id): the first key says which kind of thing the second one numbers, so these
+# locks never meet another use of advisory locks in the same database.
+CALENDAR_LOCK_CLASS = 1
+
+T = TypeVar("T")
+
+
+def calendar_write(work: Callable[[], T]) -> T:
+    """Run `work()` in a write transaction of db.session and commit it; retry a deadlock or a busy SQLite."""
+    for attempt in range(RETRIES):
+        _begin(fresh=attempt > 0)
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except IntegrityError as exc:
+            db.session.rollback()
+            if _sqlstate(exc) == "23P01":  # exclusion_violation: an overlapping live booking won
+                raise SlotUnavailable() from None
+            raise
+        except DBAPIError as exc:
+            db.session.rollback()
+            if not _is_retryable(exc):
+                raise
+            if attempt == RETRIES - 1:
+                raise BookingBusy() from None
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+def _begin(*, fresh: bool) -> None:
+    """SQLite: a new transaction that holds the write lock from its first statement. PostgreSQL: the session's
+    transaction as it is (what it read stays loaded; lock_calendar does the locking), or a new one after a
+    failed attempt."""
+    if fresh or db.session.get_bind().dialect.name == "sqlite":
+        begin_write(db.session)
+
+
+def lock_calendar(counselor_id: int) -> None:
+    """Wait for, then hold until the transaction ends, the right to write this counselor's calendar. Call it
+    before reading anything the write depends on. (On SQLite the write lock is already held.)"""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(CALENDAR_LOCK_CLASS, counselor_id)))
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    if _sqlstate(exc) in ("40P01", "40001"):  # deadlock, serialization failure
+        return True
+    return "database is locked" in str(exc.orig)
+
+
+# The guard's statements, built once. A moved booking does not clash with itself (`moving`, or NO_BOOKING when
+# nothing moves). Parameters are named unlike the columns: in an UPDATE, a parameter named after a column
+# would set it.
+_OVERLAPS = and_(Booking.counselor_id == bindparam("claim_counselor"), Booking.starts_at < bindparam("claim_until"),
+                 Booking.blocked_until > bindparam("claim_start"))
+_RELEASE_EXPIRED = (
+    update(Booking)
+    .where(_OVERLAPS, Booking.status == BookingStatus.held, Booking.hold_expires_at <= bindparam("claim_now"),
+           Booking.id != bindparam("claim_moving"))  # a move never releases the booking being moved
+    .values(status=BookingStatus.cancelled, cancelled_at=bindparam("claim_now"), cancelled_by="system",
+            cancel_reason="hold expired", updated_at=bindparam("claim_now"))
+    .execution_options(synchronize_session=False)
+)
+# A live overlap: holds that ran out don't count (they are released by the statement above).
+_CLASH = (select(Booking.id)
+          .where(_OVERLAPS, live_booking_filter(bindparam("claim_now")), Booking.id != bindparam("claim_moving"))
+          .limit(1))
+
+
+def claim(counselor_id: int, start: datetime, blocked_until: datetime, *, now: datetime,
+          moving: uuid.UUID | None = None) -> None:
+    """Before the write, under lock_calendar: free overlapping holds that ran out, then refuse any live
+    overlap (SlotUnavailable)."""
+    params = {"claim_counselor": counselor_id, "claim_start": start, "claim_until": blocked_until, "claim_now": now,
+              "claim_moving": moving or NO_BOOKING}
+    db.session.execute(_RELEASE_EXPIRED, params)
+    if db.session.execute(_CLASH, params).first() is not None:
+        raise SlotUnavailable()

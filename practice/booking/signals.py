@@ -1,0 +1,23 @@
+"""What happens to bookings, for other domains to act on (blinker signals; practice.reactions connects them).
+
+Booking knows nothing of intakes or email: it sends these, and the receivers do their part. Every signal but
+`booking_requested` is sent inside the transaction that makes the change, after its rows are in the session
+and before the commit, so whatever a receiver adds to db.session is saved with the change, or not at all.
+
+    booking_requested   sender: the BookingRequest, before anything is written. A receiver refuses the
+                        booking by raising BookingInvalid (e.g. a booker whom staff must speak with first).
+    booking_created     sender: the BookingCreated (booking, tokens); receivers may fill in its intake_urls.
+                        now=
+    booking_rescheduled sender: the booking, moved. old_start=, tokens= (role -> new manage token), now=
+    booking_cancelled   sender: the booking, cancelled. now=
+    links_reissued      sender: the address the links were asked for. links= [(participant, token)], now=
+"""
+from blinker import Namespace
+
+_signals = Namespace()
+
+booking_requested = _signals.signal("booking-requested")
+booking_created = _signals.signal("booking-created")
+booking_rescheduled = _signals.signal("booking-rescheduled")
+booking_cancelled = _signals.signal("booking-cancelled")
+links_reissued = _signals.signal("links-reissued")

@@ -1,0 +1,48 @@
+"""What other domains do when something happens to a booking: the one place where booking, intake and email
+meet. Booking sends its signals (practice.booking.signals) and knows nothing of what follows; create_app
+imports this module, which connects the receivers.
+
+Each receiver runs inside the booking's own transaction, so an intake link or an email is saved with the
+change that caused it, or not at all.
+"""
+from __future__ import annotations
+
+from practice.booking.errors import BookingInvalid
+from practice.booking.models import BookingStatus
+from practice.booking.signals import (
+    booking_cancelled, booking_created, booking_requested, booking_rescheduled, links_reissued,
+)
+from practice.intake import service as intake
+from practice.notify import booking_mail
+
+
+@booking_requested.connect
+def _refuse_a_blocked_booker(request, **_):
+    """Staff must speak with this person first (an urgent intake). Only the booker's own address is checked:
+    refusing because of a partner's would tell the booker something about the partner's answers."""
+    if intake.self_booking_blocked(request.client.email):
+        raise BookingInvalid({"client.email": [intake.SELF_BOOKING_BLOCKED]})
+
+
+@booking_created.connect
+def _issue_intakes_and_confirm(created, *, now, **_):
+    """Each person's own private intake link; a free session is confirmed at once, by email with both links."""
+    tokens = intake.issue_intakes(created.booking, now=now, new_booking=True)
+    created.intake_urls.update({role: intake.intake_url(token) for role, token in tokens.items()})
+    if created.booking.status == BookingStatus.confirmed:
+        booking_mail.booking_confirmed(created.booking, created.tokens, created.intake_urls)
+
+
+@booking_rescheduled.connect
+def _tell_of_the_new_time(booking, *, old_start, tokens, **_):
+    booking_mail.booking_rescheduled(booking, old_start, tokens)
+
+
+@booking_cancelled.connect
+def _tell_of_the_cancellation(booking, **_):
+    booking_mail.booking_cancelled(booking)
+
+
+@links_reissued.connect
+def _send_the_links(email, *, links, **_):
+    booking_mail.links_resent(email, links)
