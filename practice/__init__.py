@@ -47,7 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_cli(app)
     _register_error_handlers(app)
     _register_template_helpers(app)
-    from practice.auth.access import enforce
+    from practice.auth.enforcement import enforce
     from practice.web.security import add_security_headers
 
     app.before_request(enforce)

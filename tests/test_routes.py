@@ -2,7 +2,7 @@
 import pytest
 
 from practice import create_app
-from practice.auth.access import PUBLIC, declared_access
+from practice.access import PUBLIC, declared_access
 from tests.conftest import _base_config
 
 # Routes that are meant to be public. Adding one here is a decision, reviewed like any other.

@@ -40,7 +40,7 @@ def test_unexpected_error_is_a_friendly_500_without_details(app):
     def boom():
         raise RuntimeError("secret detail")
 
-    boom.access = __import__("practice.auth.access", fromlist=["PUBLIC"]).PUBLIC
+    boom.access = __import__("practice.access", fromlist=["PUBLIC"]).PUBLIC
     response = app.test_client().get("/boom")
     assert response.status_code == 500
     assert b"Something went wrong" in response.data

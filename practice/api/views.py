@@ -3,7 +3,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 
 from practice.api import openapi
 from practice.api.schemas import CounselorListSchema, CounselorSchema
-from practice.auth.access import public
+from practice.access import public
 from practice.counselors import queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -7,8 +7,8 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from practice.access import ROLES
 from practice.auth import service
-from practice.auth.models import ROLES
 from practice.counselors.models import Counselor
 from practice.extensions import db
 

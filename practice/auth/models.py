@@ -6,12 +6,12 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from practice.access import ROLES
 from practice.clock import now
 from practice.counselors.models import Counselor
 from practice.crypto import EncryptedText
 from practice.extensions import db
 
-ROLES = ("admin", "frontdesk", "counselor")
 DEFAULT_PRACTICE_NAME = "Harbor Trust Counseling"
 ROLE_LABELS = {"admin": "Admin", "frontdesk": "Front desk", "counselor": "Counselor"}
 
@@ -19,7 +19,8 @@ ROLE_LABELS = {"admin": "Admin", "frontdesk": "Front desk", "counselor": "Counse
 class User(db.Model):
     __tablename__ = "staff_user"
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'frontdesk', 'counselor')", name="role"),
+        # Spelled from ROLES; the migrations spell the same list out, so a new role needs a migration too.
+        CheckConstraint("role IN ({})".format(", ".join(f"'{role}'" for role in ROLES)), name="role"),
         # A counselor account speaks for exactly one counselor profile; other roles for none.
         CheckConstraint("(role = 'counselor') = (counselor_id IS NOT NULL)", name="counselor_link"),
     )

@@ -14,8 +14,9 @@ from flask import current_app, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import select, update
 
+from practice.access import ROLES
 from practice.audit import service as audit
-from practice.auth.models import ROLES, PracticeSettings, StaffSession, User
+from practice.auth.models import PracticeSettings, StaffSession, User
 from practice.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from practice.counselors.models import Counselor
 from practice.extensions import db

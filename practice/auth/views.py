@@ -9,8 +9,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from practice import clock
+from practice.access import public, staff
 from practice.auth import service
-from practice.auth.access import public, staff
 from practice.auth.forms import (
     CodeForm, ConfirmPasswordForm, LoginForm, PasswordChangeForm, SettingsForm, UserCreateForm, UserEditForm,
 )

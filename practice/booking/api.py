@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import ValidationError
 
 from practice import clock
-from practice.auth.access import public
+from practice.access import public
 from practice.booking import service
 from practice.booking.models import BookingStatus
 from practice.booking.links import manage_url

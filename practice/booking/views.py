@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from practice import clock
-from practice.auth.access import public
+from practice.access import public
 from practice.booking import display, service
 from practice.booking.forms import ERROR_FIELDS, CancelForm, DetailsForm, RescheduleForm, ResendForm
 from practice.booking.models import BookingStatus

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 
-from practice.auth.access import public, staff
+from practice.access import public, staff
 from practice.counselors import photos, queries, service
 from practice.counselors.forms import LicenseForm, PhotoForm, ProfileForm, ServiceForm
 from practice.counselors.models import Counselor

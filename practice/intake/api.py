@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from practice import clock
-from practice.auth.access import public
+from practice.access import public
 from practice.core.intake import IntakeInvalid, Item, Questionnaire
 from practice.extensions import limiter
 from practice.intake import service

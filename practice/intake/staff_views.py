@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from practice import clock
-from practice.auth.access import staff
+from practice.access import staff
 from practice.extensions import db
 from practice.intake import service, staff as staff_reads
 from practice.intake.forms import TRACK_LABELS, DecisionForm, LiftBlockForm

@@ -18,7 +18,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from practice import clock
-from practice.auth.access import public
+from practice.access import public
 from practice.booking import service as booking_service
 from practice.core.intake import IntakeInvalid, Questionnaire, Section
 from practice.extensions import csrf, limiter

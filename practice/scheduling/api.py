@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import bindparam, select
 
 from practice import clock
-from practice.auth.access import public
+from practice.access import public
 from practice.core import slots as engine
 from practice.counselors.models import Counselor
 from practice.database import read_only_connection

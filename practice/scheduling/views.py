@@ -14,7 +14,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from practice import clock
-from practice.auth.access import staff
+from practice.access import staff
 from practice.counselors import queries
 from practice.counselors.models import Counselor
 from practice.scheduling import editing, week

@@ -2,7 +2,7 @@
 from flask import Blueprint, jsonify, render_template
 from sqlalchemy import select, text
 
-from practice.auth.access import public
+from practice.access import public
 from practice.counselors.models import Counselor
 from practice.extensions import db
 

@@ -7,16 +7,17 @@
     @bp.get("/staff/counselors/<slug>/edit")
     @staff("admin", "counselor")      # ownership is checked in the handler
     def edit_counselor(slug): ...
+
+Every domain's views import this, so it imports no domain: the staff roles are defined here and practice.auth
+uses them, never the other way round. The before_request hook that applies the declarations to the signed-in
+user is practice.auth.enforcement.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import current_app, jsonify, redirect, request, url_for
-from flask_login import current_user
-
-from practice.auth.models import ROLES
+ROLES = ("admin", "frontdesk", "counselor")
 
 
 @dataclass(frozen=True)
@@ -56,37 +57,3 @@ def declared_access(app, endpoint: str) -> Access | None:
         return PUBLIC
     view = app.view_functions.get(endpoint)
     return getattr(view, "access", None)
-
-
-def enforce():
-    """before_request: refuse anything the endpoint's declaration does not allow."""
-    if request.endpoint is None:  # 404 and 405 are answered by Flask itself
-        return None
-    rule = declared_access(current_app, request.endpoint)
-    if rule is None:
-        current_app.logger.error("endpoint %s declares no access rule; refused", request.endpoint)
-        return _refuse(403)
-    if rule.kind == "public":
-        return None
-    if not current_user.is_authenticated:
-        if _wants_json():
-            return jsonify(error="authentication_required"), 401
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    from practice.auth.service import second_factor_step  # late: service imports models of other domains
-
-    pending = second_factor_step(current_user)
-    if pending and not rule.during_second_factor:
-        return redirect(url_for(pending))
-    if current_user.role not in rule.roles:
-        return _refuse(403)
-    return None
-
-
-def _wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
-def _refuse(status: int):
-    from flask import abort
-
-    abort(status)
