@@ -22,9 +22,10 @@ from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from practice.booking.errors import BookingBusy, SlotUnavailable
-from practice.booking.models import NO_BOOKING, Booking, BookingStatus, live_booking_filter
+from practice.booking.models import Booking, BookingStatus, live_booking_filter
 from practice.database import begin_write
 from practice.extensions import db
+from practice.scheduling.booked import NO_BOOKING
 
 RETRIES = 3
 # pg_advisory_xact_lock(class, id): the first key says which kind of thing the second one numbers, so these

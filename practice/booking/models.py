@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from practice.clock import now
 from practice.counselors.models import Counselor, Service
 from practice.extensions import db
+from practice.scheduling.booked import BookedTime, provide
 
 
 class BookingStatus(str, enum.Enum):
@@ -31,8 +32,6 @@ class BookingStatus(str, enum.Enum):
 
 
 LIVE_STATUSES = (BookingStatus.held, BookingStatus.pending_payment, BookingStatus.confirmed)
-# An id no booking has (ids are random, version 4): "no booking is being moved" in queries that leave one out.
-NO_BOOKING = uuid.UUID(int=0)
 
 
 class Booking(db.Model):
@@ -77,6 +76,13 @@ class Booking(db.Model):
 
     def participant(self, role: str) -> Participant | None:
         return next((p for p in self.participants if p.role == role), None)
+
+
+def on_counselors_calendar(now):
+    """Bookings a counselor's calendar shows: all but the cancelled and holds that ran out (the client never
+    finished)."""
+    return and_(Booking.status != BookingStatus.cancelled,
+                or_(Booking.status != BookingStatus.held, Booking.hold_expires_at > now))
 
 
 def live_booking_filter(now):
@@ -150,3 +156,7 @@ class LinkRequest(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
     requested_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# Scheduling reads the time bookings hold (free slots, the counselor's week) without importing booking.
+provide(BookedTime(model=Booking, holds_time=live_booking_filter, on_calendar=on_counselors_calendar))

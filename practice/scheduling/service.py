@@ -14,17 +14,17 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ARRAY, Integer, and_, any_, bindparam, cast, literal_column, null, select, union_all,
 )
 
-from practice.booking.models import NO_BOOKING, Booking, live_booking_filter
 from practice.core import slots as engine
 from practice.counselors.models import Counselor, Service
 from practice.extensions import db
+from practice.scheduling.booked import NO_BOOKING, booked
 from practice.scheduling.models import DateOverride, ExternalBusy, SchedulingPolicy, TimeOff, WeeklyHours
 
 _MINUTE, _DAY = timedelta(minutes=1), timedelta(days=1)  # multiplied rather than made: a hot path
@@ -115,12 +115,14 @@ def _schedule(of_counselors):
     booking whose time does not count (one being moved), or NO_BOOKING. `of_counselors(column)` is the
     condition on each table's counselor_id.
     """
+    bookings = booked()
+    Booking = bookings.model
     return union_all(
         select(Booking.counselor_id, literal_column("'b'").label("kind"),
                Booking.starts_at, Booking.ends_at, Booking.blocked_until,
                _no(WeeklyHours.weekday).label("weekday"), _no(DateOverride.day).label("day"),
                _no(WeeklyHours.start_time).label("start_time"), _no(WeeklyHours.end_time).label("end_time"))
-        .where(of_counselors(Booking.counselor_id), live_booking_filter(bindparam("now")),
+        .where(of_counselors(Booking.counselor_id), bookings.holds_time(bindparam("now")),
                Booking.blocked_until > _LO, Booking.starts_at < _HI, Booking.id != bindparam("exclude_booking")),
         select(ExternalBusy.counselor_id, literal_column("'e'"), ExternalBusy.starts_at, ExternalBusy.ends_at,
                null(), null(), null(), null(), null())
@@ -141,11 +143,18 @@ def _schedule(of_counselors):
 # `ids` (a list) is an expanding IN on SQLite and one array parameter on PostgreSQL, so that there the text
 # never changes with the number of counselors and psycopg can prepare it.
 _IDS = bindparam("ids", expanding=True)
-_SCHEDULE = {"sqlite": _schedule(lambda column: column.in_(_IDS)),
-             "postgresql": _schedule(lambda column: column == any_(bindparam("ids", type_=ARRAY(Integer))))}
-# One counselor's (a booking's check, the slots of one): PostgreSQL keeps one generic plan for `= $1`, where for
-# `= ANY($1)` it plans every execution afresh (about 0.15 ms of its CPU).
-_SCHEDULE_OF_ONE = _schedule(lambda column: column == bindparam("id", type_=Integer))
+
+
+@cache
+def schedule_statement(dialect: str, *, one: bool = False):
+    """The schedule of one counselor (`id`) or of many (`ids`), built on first use (bookings must be known:
+    practice.scheduling.booked). One counselor's has its own statement: PostgreSQL keeps one generic plan for
+    `= $1`, where for `= ANY($1)` it plans every execution afresh (about 0.15 ms of its CPU)."""
+    if one:
+        return _schedule(lambda column: column == bindparam("id", type_=Integer))
+    if dialect == "postgresql":
+        return _schedule(lambda column: column == any_(bindparam("ids", type_=ARRAY(Integer))))
+    return _schedule(lambda column: column.in_(_IDS))
 
 # The order of Counselor.services, with the id to break ties the same way every time.
 _SERVICE_ORDER = (Service.is_trial.desc(), Service.format, Service.duration_minutes, Service.id)
@@ -195,10 +204,7 @@ def load_schedules(counselors, *, window: engine.Interval, now: datetime,
               "hi": window.end + timedelta(days=1), "first_day": first_day, "last_day": last_day,
               "exclude_booking": exclude_booking or NO_BOOKING}
     reader = connection or db.session  # the session flushes its pending changes first, so they are seen
-    if len(ids) == 1:
-        statement = _SCHEDULE_OF_ONE
-    else:
-        statement = _SCHEDULE[(connection or db.session.get_bind()).dialect.name]
+    statement = schedule_statement((connection or db.session.get_bind()).dialect.name, one=len(ids) == 1)
     bookings, external, time_off = defaultdict(list), defaultdict(list), defaultdict(list)
     weekly: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
     override_ranges: dict[int, dict[date, list]] = defaultdict(lambda: defaultdict(list))

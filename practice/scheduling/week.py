@@ -11,22 +11,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, and_, cast, func, select
 
-from practice.booking.models import Booking, BookingStatus, live_booking_filter
 from practice.core import slots as engine
 from practice.counselors.models import Counselor, Service
 from practice.extensions import db
 from practice.scheduling import editing
+from practice.scheduling.booked import booked
 from practice.scheduling.models import ExternalBusy, TimeOff
 
-STATUS_LABELS = {
-    BookingStatus.held: "On hold while the client finishes booking",
-    BookingStatus.pending_payment: "Waiting for payment",
-    BookingStatus.confirmed: "Confirmed",
-    BookingStatus.completed: "Completed",
-    BookingStatus.no_show: "No-show",
-    BookingStatus.cancelled: "Cancelled",
+STATUS_LABELS = {  # by a booking's status
+    "held": "On hold while the client finishes booking",
+    "pending_payment": "Waiting for payment",
+    "confirmed": "Confirmed",
+    "completed": "Completed",
+    "no_show": "No-show",
+    "cancelled": "Cancelled",
 }
 BUSY_TITLE = "Busy (from your calendar)"
 TIME_OFF_TITLE = "Time off"
@@ -37,7 +37,7 @@ class BookingRow:
     starts_at: datetime  # UTC
     ends_at: datetime
     service_name: str
-    status: BookingStatus
+    status: str
 
 
 @dataclass(frozen=True)
@@ -166,16 +166,15 @@ def week_for(counselor: Counselor, monday: date, *, now: datetime) -> Week:
     zone = counselor.timezone
     window = engine.Interval(engine.local_day_bounds(zone, monday).start,
                              engine.local_day_bounds(zone, monday + timedelta(days=6)).end)
+    Booking = booked().model
     bookings = [
         BookingRow(*row)
         for row in db.session.execute(
             # Only these columns: nothing about the client can reach the page by accident.
-            select(Booking.starts_at, Booking.ends_at, Service.name, Booking.status)
+            select(Booking.starts_at, Booking.ends_at, Service.name, cast(Booking.status, String))
             .join(Service, Service.id == Booking.service_id)
             .where(Booking.counselor_id == counselor.id, Booking.starts_at < window.end,
-                   Booking.ends_at > window.start, Booking.status != BookingStatus.cancelled,
-                   # A hold that ran out holds nothing: the client never finished.
-                   or_(Booking.status != BookingStatus.held, Booking.hold_expires_at > now))
+                   Booking.ends_at > window.start, booked().on_calendar(now))
             .order_by(Booking.starts_at))
     ]
     busy, time_off = [], []
@@ -214,9 +213,11 @@ def _long_date(day: date, *, year: bool = True) -> str:
 
 def live_bookings_between(counselor: Counselor, start: datetime, end: datetime, *, now: datetime) -> int:
     """How many sessions that still hold time fall (partly) between two instants: time off doesn't cancel them."""
+    bookings = booked()
+    Booking = bookings.model
     return db.session.scalar(
         select(func.count()).select_from(Booking)
-        .where(Booking.counselor_id == counselor.id, live_booking_filter(now),
+        .where(Booking.counselor_id == counselor.id, bookings.holds_time(now),
                Booking.starts_at < end, Booking.ends_at > start)
     ) or 0
 

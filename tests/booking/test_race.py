@@ -6,6 +6,7 @@ SQLite (BEGIN IMMEDIATE) and PostgreSQL (exclusion constraint).
 from __future__ import annotations
 
 import multiprocessing
+import os
 from datetime import datetime, timezone
 
 import pytest
@@ -95,6 +96,36 @@ def test_same_slot_exactly_one_wins_and_losers_get_409(app, app_config, counselo
     statuses = sorted(status for _, status, _ in outcomes)
     assert statuses == [201] + [409] * (WORKERS - 1), outcomes
     assert all(body == {"error": "slot_unavailable"} for _, status, body in outcomes if status == 409)
+    assert _live_count() == 1
+
+
+def _burn(stop) -> None:  # a process that keeps one core busy until told to stop
+    while not stop.is_set():
+        sum(range(10_000))
+
+
+@pytest.fixture
+def both_cores_busy():
+    """Another process per core, busy the whole time: a loaded 2-core machine, as a practice's server may be."""
+    ctx = multiprocessing.get_context("fork")
+    stop = ctx.Event()
+    burners = [ctx.Process(target=_burn, args=(stop,), daemon=True) for _ in range(max(2, os.cpu_count() or 2))]
+    for burner in burners:
+        burner.start()
+    yield
+    stop.set()
+    for burner in burners:
+        burner.join(timeout=10)
+
+
+def test_under_cpu_load_every_loser_waits_and_gets_409(app, app_config, counselor, both_cores_busy):
+    """24 clients for one slot while both cores are busy: writers of one calendar take turns (the calendar lock),
+    so nobody is told the practice is busy (503) for having lost a race."""
+    start = "2026-12-07T10:00:00-05:00"
+    outcomes = _race(app_config, [("POST", "/api/v1/bookings", _client_payload(n, start, "individual-trial"))
+                                  for n in range(24)])
+    statuses = sorted(status for _, status, _ in outcomes)
+    assert statuses == [201] + [409] * 23, outcomes
     assert _live_count() == 1
 
 

@@ -241,7 +241,7 @@ def test_compiled_reads_give_the_same_rows_as_core(app, counselor):
 
     # On PostgreSQL the array form against the portable one; on SQLite both are the same, and the counts below
     # still hold.
-    own, portable = service._SCHEDULE[db.engine.dialect.name], service._SCHEDULE["sqlite"]
+    own, portable = service.schedule_statement(db.engine.dialect.name), service.schedule_statement("sqlite")
     compiled = normal(db.session.execute(own, params))
     assert compiled == normal(db.session.execute(portable, params))
     assert {row[1] for row in compiled} == {"b", "e", "t", "w", "o"} and len(compiled) == 10
@@ -250,5 +250,5 @@ def test_compiled_reads_give_the_same_rows_as_core(app, counselor):
     assert len(normal(db.session.execute(own, moving))) == 9
     # One counselor's schedule (its own statement) is that counselor's rows of the same.
     of_one = {**params, "id": counselor.id}
-    assert (normal(db.session.execute(service._SCHEDULE_OF_ONE, of_one))
+    assert (normal(db.session.execute(service.schedule_statement(db.engine.dialect.name, one=True), of_one))
             == [row for row in compiled if row[0] == counselor.id])
