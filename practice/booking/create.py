@@ -95,7 +95,9 @@ def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
                      detail={"status": booking.status.value, "service": service.slug})
         return created
 
-    return calendar_write(work)
+    # The booking, its people, links and emails are answered from as written; the counselor, service and rules
+    # as read under the calendar lock.
+    return calendar_write(work, keep_loaded=True)
 
 
 def _client(person: PersonIn, *, now: datetime) -> Client:

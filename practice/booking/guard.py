@@ -35,13 +35,18 @@ CALENDAR_LOCK_CLASS = 1
 T = TypeVar("T")
 
 
-def calendar_write(work: Callable[[], T]) -> T:
-    """Run `work()` in a write transaction of db.session and commit it; retry a deadlock or a busy SQLite."""
+def calendar_write(work: Callable[[], T], *, keep_loaded: bool = False) -> T:
+    """Run `work()` in a write transaction of db.session and commit it; retry a deadlock or a busy SQLite.
+
+    keep_loaded: what the transaction loaded and wrote stays loaded after the commit (rather than expired, the
+    session's default), so the caller can answer from the rows it has just written without reading them back.
+    Only for work that loads nothing it changes behind the session's back.
+    """
     for attempt in range(RETRIES):
         _begin(fresh=attempt > 0)
         try:
             result = work()
-            db.session.commit()
+            _commit(keep_loaded=keep_loaded)
             return result
         except IntegrityError as exc:
             db.session.rollback()
@@ -59,6 +64,16 @@ def calendar_write(work: Callable[[], T]) -> T:
             db.session.rollback()
             raise
     raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+def _commit(*, keep_loaded: bool) -> None:
+    session = db.session()  # the request's Session itself: expire_on_commit is read by its commit
+    expire = session.expire_on_commit
+    session.expire_on_commit = expire and not keep_loaded
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def _begin(*, fresh: bool) -> None:
