@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from practice.booking.errors import BookingBusy, SlotUnavailable
-from practice.booking.models import Booking, BookingStatus, live_booking_filter
+from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus, live_booking_filter
 from practice.database import begin_write
 from practice.extensions import db
 from practice.scheduling.booked import NO_BOOKING
@@ -105,27 +105,29 @@ def _is_retryable(exc: DBAPIError) -> bool:
 # nothing moves). Parameters are named unlike the columns: in an UPDATE, a parameter named after a column
 # would set it.
 _OVERLAPS = and_(Booking.counselor_id == bindparam("claim_counselor"), Booking.starts_at < bindparam("claim_until"),
-                 Booking.blocked_until > bindparam("claim_start"))
-_RELEASE_EXPIRED = (
+                 Booking.blocked_until > bindparam("claim_start"), Booking.id != bindparam("claim_moving"))
+# Every booking in a live status that overlaps, and whether it still holds its time (a hold that ran out does
+# not, but its row still meets the exclusion constraint until it is released).
+_IN_THE_WAY = (select(Booking.id, live_booking_filter(bindparam("claim_now")).label("holds_time"))
+               .where(_OVERLAPS, Booking.status.in_(LIVE_STATUSES)))
+_RELEASE = (
     update(Booking)
-    .where(_OVERLAPS, Booking.status == BookingStatus.held, Booking.hold_expires_at <= bindparam("claim_now"),
-           Booking.id != bindparam("claim_moving"))  # a move never releases the booking being moved
+    .where(Booking.id.in_(bindparam("claim_released", expanding=True)), Booking.status == BookingStatus.held,
+           Booking.hold_expires_at <= bindparam("claim_now"))
     .values(status=BookingStatus.cancelled, cancelled_at=bindparam("claim_now"), cancelled_by="system",
             cancel_reason="hold expired", updated_at=bindparam("claim_now"))
     .execution_options(synchronize_session=False)
 )
-# A live overlap: holds that ran out don't count (they are released by the statement above).
-_CLASH = (select(Booking.id)
-          .where(_OVERLAPS, live_booking_filter(bindparam("claim_now")), Booking.id != bindparam("claim_moving"))
-          .limit(1))
 
 
 def claim(counselor_id: int, start: datetime, blocked_until: datetime, *, now: datetime,
           moving: uuid.UUID | None = None) -> None:
-    """Before the write, under lock_calendar: free overlapping holds that ran out, then refuse any live
-    overlap (SlotUnavailable)."""
+    """Before the write, under lock_calendar: refuse any live overlap (SlotUnavailable), and release the
+    overlapping holds that ran out. One read when nothing is in the way, as is usual."""
     params = {"claim_counselor": counselor_id, "claim_start": start, "claim_until": blocked_until, "claim_now": now,
               "claim_moving": moving or NO_BOOKING}
-    db.session.execute(_RELEASE_EXPIRED, params)
-    if db.session.execute(_CLASH, params).first() is not None:
+    in_the_way = db.session.execute(_IN_THE_WAY, params).all()
+    if any(row.holds_time for row in in_the_way):
         raise SlotUnavailable()
+    if in_the_way:
+        db.session.execute(_RELEASE, {"claim_released": [row.id for row in in_the_way], "claim_now": now})
