@@ -166,7 +166,8 @@ def week_for(counselor: Counselor, monday: date, *, now: datetime) -> Week:
     zone = counselor.timezone
     window = engine.Interval(engine.local_day_bounds(zone, monday).start,
                              engine.local_day_bounds(zone, monday + timedelta(days=6)).end)
-    Booking = booked().model
+    booked_time = booked()
+    Booking = booked_time.model
     bookings = [
         BookingRow(*row)
         for row in db.session.execute(
@@ -174,7 +175,7 @@ def week_for(counselor: Counselor, monday: date, *, now: datetime) -> Week:
             select(Booking.starts_at, Booking.ends_at, Service.name, cast(Booking.status, String))
             .join(Service, Service.id == Booking.service_id)
             .where(Booking.counselor_id == counselor.id, Booking.starts_at < window.end,
-                   Booking.ends_at > window.start, booked().on_calendar(now))
+                   Booking.ends_at > window.start, booked_time.on_calendar(now))
             .order_by(Booking.starts_at))
     ]
     busy, time_off = [], []
