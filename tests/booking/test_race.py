@@ -123,7 +123,7 @@ def test_under_cpu_load_every_loser_waits_and_gets_409(app, app_config, counselo
     """24 clients for one slot while both cores are busy: writers of one calendar take turns (the calendar lock),
     so nobody is told the practice is busy (503) for having lost a race."""
     start = "2026-12-07T10:00:00-05:00"
-    before = _booking_rows_ever_inserted() if db.engine.dialect.name == "postgresql" else 0
+    before = _statistics() if db.engine.dialect.name == "postgresql" else None
     outcomes = _race(app_config, [("POST", "/api/v1/bookings", _client_payload(n, start, "individual-trial"))
                                   for n in range(24)])
     statuses = sorted(status for _, status, _ in outcomes)
@@ -133,12 +133,14 @@ def test_under_cpu_load_every_loser_waits_and_gets_409(app, app_config, counselo
         # The losers waited for the winner and were refused by the check: none of them wrote a row for the
         # constraint to throw back (without the lock, 22 to 24 rows are inserted here, and it is the
         # constraint's aborted inserts that deadlock).
-        assert _booking_rows_ever_inserted() - before == 1
-        assert _deadlocks() == 0
+        inserted, deadlocks = _statistics()
+        assert inserted - before[0] == 1
+        assert deadlocks - before[1] == 0
 
 
-def _quiet_statistics() -> None:
-    """Wait until the racers' connections have gone (a backend reports its statistics as it exits)."""
+def _statistics() -> tuple[int, int]:
+    """Booking rows ever inserted (committed or rolled back: PostgreSQL's statistics count both) and deadlocks
+    in this database, once the racers' connections have gone (a backend reports its statistics as it exits)."""
     others = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                   "AND pid <> pg_backend_pid()")
     for _ in range(100):
@@ -148,16 +150,9 @@ def _quiet_statistics() -> None:
         time.sleep(0.05)
     time.sleep(0.2)  # the last one's exit may still be writing its counts
     db.session.remove()
-
-
-def _booking_rows_ever_inserted() -> int:  # committed or rolled back: PostgreSQL's statistics count both
-    _quiet_statistics()
-    return db.session.scalar(text("SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'booking'"))
-
-
-def _deadlocks() -> int:
-    _quiet_statistics()
-    return db.session.scalar(text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"))
+    inserted = db.session.scalar(text("SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'booking'"))
+    deadlocks = db.session.scalar(text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"))
+    return inserted, deadlocks
 
 
 def test_overlapping_slots_of_different_lengths_collide(app, app_config, counselor):
