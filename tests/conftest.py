@@ -175,3 +175,65 @@ def statements_sent(keep=lambda statement: True):
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
+
+
+# --- Stripe: a local stand-in (practice.payments.standin: localstripe), one per test session ---------------
+
+STRIPE_TEST_KEYS = {"STRIPE_SECRET_KEY": "sk_test_practice", "STRIPE_PUBLISHABLE_KEY": "pk_test_practice",
+                    "STRIPE_WEBHOOK_SECRET": "whsec_practice_tests"}
+
+
+@pytest.fixture(scope="session")
+def stripe_standin():
+    """The stand-in's base URL. It runs as its own process, as the real Stripe is another service."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "practice.payments.standin", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the Stripe stand-in did not start: {process.stderr.read().decode()[-2000:]}",
+                            pytrace=False)
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def stripe_config(standin: str) -> dict:
+    """The settings that point an app at the stand-in."""
+    return {**STRIPE_TEST_KEYS, "STRIPE_API_BASE": standin, "STRIPE_JS_URL": f"{standin}/js.stripe.com/v3/practice/"}
+
+
+def serve(app):
+    """Serve `app` on a free loopback port in a thread; returns (base URL, stop)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{server.server_port}", server.shutdown
+
+
+def send_webhooks_to(standin: str, base_url: str, secret: str) -> None:
+    """Have the stand-in sign and send its events to this app's webhook (replacing the session's last one)."""
+    import urllib.parse
+    import urllib.request
+
+    data = urllib.parse.urlencode({"url": f"{base_url}/stripe/webhook", "secret": secret}).encode()
+    urllib.request.urlopen(urllib.request.Request(f"{standin}/_config/webhooks/practice-tests", data=data),
+                           timeout=5).read()

@@ -85,6 +85,10 @@ class StaffSession(db.Model):
     user: Mapped[User] = relationship()
 
 
+LATE_CANCEL_DEFAULTS = dict(npi="", tin="", address="", late_cancel_policy="fee_percent", late_cancel_fee=0,
+                            late_cancel_percent=50)
+
+
 class PracticeSettings(db.Model):
     """Practice-wide settings an admin changes in the app (one row)."""
 
@@ -93,19 +97,29 @@ class PracticeSettings(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_name: Mapped[str] = mapped_column(String(120), default=DEFAULT_PRACTICE_NAME)
     require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who the practice is, as a good-faith estimate must say.
+    npi: Mapped[str] = mapped_column(String(10), default="")
+    tin: Mapped[str] = mapped_column(String(20), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    # Cancelling later than CANCELLATION_NOTICE_HOURS before the session: "fee_none" (refunded in full all the
+    # same), "fee_fixed" (late_cancel_fee is kept), "fee_percent" (late_cancel_percent of the price is kept) or
+    # "no_refund". Earlier cancellations are always refunded in full.
+    late_cancel_policy: Mapped[str] = mapped_column(String(20), default="fee_percent")
+    late_cancel_fee: Mapped[int] = mapped_column(Integer, default=0)  # minor units
+    late_cancel_percent: Mapped[int] = mapped_column(Integer, default=50)
 
     @classmethod
     def current(cls, session=None) -> PracticeSettings:
         """The saved settings, or the defaults when none were saved yet, read on `session` (db.session by
         default). Reading never writes."""
         return ((session or db.session).get(cls, 1)
-                or cls(id=1, practice_name=DEFAULT_PRACTICE_NAME, require_two_factor=False))
+                or cls(id=1, practice_name=DEFAULT_PRACTICE_NAME, require_two_factor=False, **LATE_CANCEL_DEFAULTS))
 
     @classmethod
     def for_update(cls) -> PracticeSettings:
         """The row to change, added to the session when it did not exist yet."""
         settings = db.session.get(cls, 1)
         if settings is None:
-            settings = cls(id=1, practice_name=DEFAULT_PRACTICE_NAME, require_two_factor=False)
+            settings = cls(id=1, practice_name=DEFAULT_PRACTICE_NAME, require_two_factor=False, **LATE_CANCEL_DEFAULTS)
             db.session.add(settings)
         return settings

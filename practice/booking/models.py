@@ -64,6 +64,9 @@ class Booking(db.Model):
     cancelled_by: Mapped[str | None] = mapped_column(String(10))  # client, staff, system
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Asked when a paid session is booked: None (not asked: free sessions), True, or False (self-pay, who are
+    # given a good-faith estimate).
+    uses_insurance: Mapped[bool | None]
 
     counselor: Mapped[Counselor] = relationship()
     service: Mapped[Service] = relationship()

@@ -27,6 +27,7 @@ class Counselor(db.Model):
     accepts_individual: Mapped[bool] = mapped_column(Boolean, default=True)
     accepts_couples: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    npi: Mapped[str] = mapped_column(String(10), default="")  # National Provider Identifier (good-faith estimates)
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
 
@@ -126,6 +127,10 @@ class Service(db.Model):
     is_trial: Mapped[bool] = mapped_column(Boolean, default=False)
     buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # For good-faith estimates: the billing code (CPT, e.g. 90791, 90834, 90847) and how many sessions of it a
+    # usual course has (1 for a trial).
+    service_code: Mapped[str] = mapped_column(String(10), default="")
+    expected_sessions: Mapped[int] = mapped_column(Integer, default=1)
 
     counselor: Mapped[Counselor] = relationship(back_populates="services")
 
