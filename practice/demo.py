@@ -41,6 +41,8 @@ class DemoService:
     trial: bool = False
     buffer: int = 10
     description: str = ""
+    code: str = ""  # billing code (CPT) on good-faith estimates
+    expected_sessions: int = 1  # in a usual course
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,20 @@ class DemoCounselor:
     headline: str
     bio: str
     services: tuple[DemoService, ...] = field(default=())
+    npi: str = ""
 
 
-# Trials: some free, some paid, individual and couple. Every counselor also has one regular session.
+# Who the practice is on a good-faith estimate (made-up, well-formed numbers).
+PRACTICE_DETAILS = {"npi": "1329475606", "tin": "84-2917365",
+                    "address": "418 Linden Avenue, Suite 200\nBrooklyn, NY 11215"}
+
+
+# Trials: some free, some paid, individual and couple. Every counselor also has one regular session. Codes (for
+# good-faith estimates): a first assessment is 90791, an individual session of about 50 minutes 90834, a session
+# with a couple 90847; a usual course is a dozen sessions (discernment counseling: at most five).
 def _free_individual_consult(minutes: int = 20) -> DemoService:
     return DemoService("individual-consult", "Free individual consultation", "individual", minutes, 0, trial=True,
+                       code="90791",
                        description="A short first conversation to talk about what brings you here and whether "
                                    "we're a good fit.")
 
@@ -82,12 +93,13 @@ DEMO_COUNSELORS: tuple[DemoCounselor, ...] = (
             "My work draws on Emotionally Focused Therapy, which looks at the need for closeness underneath the "
             "fights, and on the Gottman Method's practical tools for talking and repairing. Trust comes back "
             "through small promises kept over time, and I help you notice them.",
+        npi="1842917365",
         services=(
             _free_individual_consult(),
-            DemoService("couple-trial", "Couples trial session", "couple", 50, 6000, trial=True,
+            DemoService("couple-trial", "Couples trial session", "couple", 50, 6000, trial=True, code="90847",
                         description="A first session together: what happened, what each of you hopes for, and "
                                     "how we would work."),
-            DemoService("couples-session", "Couples session", "couple", 80, 19000),
+            DemoService("couples-session", "Couples session", "couple", 80, 19000, code="90847", expected_sessions=12),
         ),
     ),
     DemoCounselor(
@@ -104,9 +116,11 @@ DEMO_COUNSELORS: tuple[DemoCounselor, ...] = (
             "suspicion, practice calmer ways to respond when it flares, and get curious about where it first "
             "learned to protect you. Many clients start with me and later bring what they've learned into "
             "couples work.",
+        npi="1620384754",
         services=(
             _free_individual_consult(),
-            DemoService("individual-session", "Individual session", "individual", 50, 13000),
+            DemoService("individual-session", "Individual session", "individual", 50, 13000, code="90834",
+                        expected_sessions=12),
         ),
     ),
     DemoCounselor(
@@ -122,10 +136,12 @@ DEMO_COUNSELORS: tuple[DemoCounselor, ...] = (
             "I work with individuals and with couples, in English and Korean. With couples I use Emotionally "
             "Focused Therapy to slow down the cycle of pursuing and withdrawing, so each partner can say what "
             "they actually need.",
+        npi="1459203810",
         services=(
-            DemoService("individual-trial", "Individual trial session", "individual", 30, 0, trial=True),
-            DemoService("couple-trial", "Couples trial session", "couple", 50, 7500, trial=True),
-            DemoService("couples-extended", "Extended couples session", "couple", 80, 24000, buffer=15),
+            DemoService("individual-trial", "Individual trial session", "individual", 30, 0, trial=True, code="90791"),
+            DemoService("couple-trial", "Couples trial session", "couple", 50, 7500, trial=True, code="90847"),
+            DemoService("couples-extended", "Extended couples session", "couple", 80, 24000, buffer=15, code="90847",
+                        expected_sessions=12),
         ),
     ),
     DemoCounselor(
@@ -142,9 +158,11 @@ DEMO_COUNSELORS: tuple[DemoCounselor, ...] = (
             "When a couple decides to commit to the work, we move into Gottman-informed couples therapy to "
             "rebuild friendship and learn to repair after conflict. Recognizing that a relationship has run its "
             "course can be an honest outcome too, and I support both paths with care.",
+        npi="1938475625",
         services=(
-            DemoService("couple-trial", "Couples trial session", "couple", 50, 6000, trial=True),
+            DemoService("couple-trial", "Couples trial session", "couple", 50, 6000, trial=True, code="90847"),
             DemoService("discernment-session", "Discernment session", "couple", 90, 22500, buffer=15,
+                        code="90847", expected_sessions=5,
                         description="One of up to five sessions, partly together and partly with each of you "
                                     "on your own."),
         ),
@@ -163,11 +181,13 @@ DEMO_COUNSELORS: tuple[DemoCounselor, ...] = (
             "I mostly see people individually. I meet with couples only after speaking with each partner on their "
             "own, because couples work is not safe for everyone. Alongside that, I teach concrete skills for "
             "handling strong emotions and setting boundaries that protect you.",
+        npi="1765309285",
         services=(
             _free_individual_consult(),
-            DemoService("couple-trial", "Couples trial session", "couple", 50, 6500, trial=True,
+            DemoService("couple-trial", "Couples trial session", "couple", 50, 6500, trial=True, code="90847",
                         description="Offered after a private conversation with each partner."),
-            DemoService("individual-session", "Individual session", "individual", 50, 14000),
+            DemoService("individual-session", "Individual session", "individual", 50, 14000, code="90834",
+                        expected_sessions=12),
         ),
     ),
     DemoCounselor(
@@ -183,11 +203,13 @@ DEMO_COUNSELORS: tuple[DemoCounselor, ...] = (
             "I help couples set clear, realistic expectations, agree on boundaries that feel fair, and practice "
             "listening without getting defensive. Sessions are practical and warm, with small steps to try "
             "between meetings.",
+        npi="1582046375",
         services=(
-            DemoService("couple-trial", "Couples trial session", "couple", 30, 0, trial=True,
+            DemoService("couple-trial", "Couples trial session", "couple", 30, 0, trial=True, code="90847",
                         description="A free half hour together to meet and talk about what you'd like to change."),
-            DemoService("individual-trial", "Individual trial session", "individual", 45, 4000, trial=True),
-            DemoService("couples-session", "Couples session", "couple", 60, 17500),
+            DemoService("individual-trial", "Individual trial session", "individual", 45, 4000, trial=True,
+                        code="90791"),
+            DemoService("couples-session", "Couples session", "couple", 60, 17500, code="90847", expected_sessions=12),
         ),
     ),
     DemoCounselor(
@@ -203,10 +225,13 @@ DEMO_COUNSELORS: tuple[DemoCounselor, ...] = (
             "I see individuals and couples, in English or Mandarin, and I welcome partners of every gender and "
             "orientation. Couples often find that understanding each other's guarded parts takes a lot of heat "
             "out of their arguments.",
+        npi="1203948579",
         services=(
-            DemoService("individual-trial", "Individual trial session", "individual", 45, 4500, trial=True),
-            DemoService("couple-trial", "Couples trial session", "couple", 50, 6000, trial=True),
-            DemoService("individual-session", "Individual session", "individual", 50, 15000),
+            DemoService("individual-trial", "Individual trial session", "individual", 45, 4500, trial=True,
+                        code="90791"),
+            DemoService("couple-trial", "Couples trial session", "couple", 50, 6000, trial=True, code="90847"),
+            DemoService("individual-session", "Individual session", "individual", 50, 15000, code="90834",
+                        expected_sessions=12),
         ),
     ),
 )
@@ -240,7 +265,7 @@ def _seed_counselor(demo: DemoCounselor) -> Counselor:
     profile = counselor_service.ProfileInput(
         name=demo.name, pronouns=demo.pronouns, credentials=demo.credentials, headline=demo.headline,
         bio=demo.bio, timezone=demo.timezone, formats=demo.formats, specialties=demo.specialties,
-        modalities=demo.modalities, languages=demo.languages, active=True,
+        modalities=demo.modalities, languages=demo.languages, active=True, npi=demo.npi,
     )
     counselor = queries.counselor_by_slug(demo.slug)
     if counselor is None:
@@ -259,6 +284,7 @@ def _seed_service(counselor: Counselor, item: DemoService) -> None:
     data = counselor_service.ServiceInput(
         slug=item.slug, name=item.name, format=item.format, duration_minutes=item.minutes, price=item.price,
         currency="USD", is_trial=item.trial, buffer_minutes=item.buffer, active=True, description=item.description,
+        service_code=item.code, expected_sessions=item.expected_sessions,
     )
     existing = queries.service_of(counselor, item.slug)
     if existing is None:
@@ -344,7 +370,15 @@ def _seed_bookings(counselor: Counselor, *, now: datetime, how_many: int) -> Non
     db.session.commit()
 
 
+def seed_practice() -> None:
+    """The practice's NPI, TIN and address, which good-faith estimates name (its name is left as it is)."""
+    current = auth_service.practice_settings()
+    auth_service.update_settings(practice_name=current.practice_name, require_two_factor=current.require_two_factor,
+                                 actor=SEED_ACTOR, **PRACTICE_DETAILS)
+
+
 def seed_demo(now: datetime | None = None) -> None:
+    seed_practice()
     seed_counselors()
     seed_staff()
     seed_availability(now or clock.now())

@@ -46,3 +46,12 @@ def _tell_of_the_cancellation(booking, **_):
 @links_reissued.connect
 def _send_the_links(email, *, links, **_):
     booking_mail.links_resent(email, links)
+
+
+from practice.payments import estimate as good_faith  # noqa: E402  (beside its one receiver)
+
+
+@booking_created.connect
+def _give_a_good_faith_estimate(created, *, now, **_):
+    """A self-pay client of a paid session gets their good-faith estimate with the booking, before paying."""
+    good_faith.issue_estimate(created, now=now)

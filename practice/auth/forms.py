@@ -5,10 +5,12 @@ Fields carry only what the browser needs (autocomplete, inputmode); the rules li
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import (BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from practice.auth.models import ROLE_LABELS
+from practice.core.provider_ids import format_tin
 
 # Long passphrases are welcome; the service enforces PASSWORD_MAX_LENGTH, this only bounds the request.
 _PASSWORD_BOUND = Length(max=4096)
@@ -85,3 +87,18 @@ class SettingsForm(FlaskForm):
                                                               Length(max=120)],
                                 render_kw={"autocomplete": "organization"})
     require_two_factor = BooleanField("Require two-step verification for all staff")
+    # Who the practice is on a good-faith estimate. Optional here; the service checks what is given.
+    npi = StringField("Practice NPI", validators=[Optional(), Length(max=20)],
+                      render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"})
+    tin = StringField("Tax identification number (EIN)", validators=[Optional(), Length(max=20)],
+                      render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"})
+    address = TextAreaField("Practice address", validators=[Optional(), Length(max=300)],
+                            render_kw={"autocomplete": "street-address", "rows": 3})
+
+    @classmethod
+    def for_settings(cls, settings) -> SettingsForm:
+        """Filled from the request when submitted, else from the saved settings (the TIN as people write it)."""
+        form = cls(obj=settings)
+        if not form.is_submitted():
+            form.tin.data = format_tin(settings.tin or "")
+        return form

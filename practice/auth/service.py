@@ -18,10 +18,12 @@ from practice.access import ROLES
 from practice.audit import service as audit
 from practice.auth.models import PracticeSettings, StaffSession, User
 from practice.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
+from practice.core import provider_ids
 from practice.counselors.models import Counselor
 from practice.extensions import db
 
 TOTP_ISSUER_FALLBACK = "Practice"
+ADDRESS_MAX = 300  # practice_settings.address
 # Updating last_seen_at on every request would write on every page view; once a minute is enough.
 _SEEN_RESOLUTION = timedelta(minutes=1)
 # Syntax only: deliverability is the admin's business, and test domains (.test) must pass.
@@ -329,16 +331,30 @@ def practice_settings() -> PracticeSettings:
     return PracticeSettings.current()
 
 
-def update_settings(*, practice_name: str, require_two_factor: bool, actor) -> None:
+def update_settings(*, practice_name: str, require_two_factor: bool, actor, npi: str | None = None,
+                    tin: str | None = None, address: str | None = None) -> None:
+    """Save the practice's settings. `npi`, `tin` and `address` (what a good-faith estimate names) are left as
+    they are when None; blank clears them."""
     practice_name = practice_name.strip()
     if not practice_name:
         raise AccountError("Enter the practice's name.", field="practice_name")
+    wanted: dict[str, object] = {"practice_name": practice_name, "require_two_factor": require_two_factor}
+    for name, value, parse in (("npi", npi, provider_ids.parse_npi), ("tin", tin, provider_ids.parse_tin)):
+        if value is not None:
+            try:
+                wanted[name] = parse(value)
+            except ValueError as exc:
+                raise AccountError(str(exc), field=name) from None
+    if address is not None:
+        wanted["address"] = "\n".join(line.strip() for line in address.strip().splitlines() if line.strip())
+        if len(wanted["address"]) > ADDRESS_MAX:
+            raise AccountError(f"Use at most {ADDRESS_MAX} characters for the address.", field="address")
     settings = PracticeSettings.for_update()
-    changed = sorted(k for k, v in (("practice_name", practice_name), ("require_two_factor", require_two_factor))
-                     if getattr(settings, k) != v)
+    changed = sorted(k for k, v in wanted.items() if getattr(settings, k) != v)
     if not changed:
         return
-    settings.practice_name, settings.require_two_factor = practice_name, require_two_factor
+    for name in changed:
+        setattr(settings, name, wanted[name])
     audit.record("settings.update", record_type="practice_settings", record_id=settings.id,
                  detail={"changed": changed, "require_two_factor": require_two_factor}, actor=actor)
     db.session.commit()

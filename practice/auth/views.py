@@ -244,11 +244,12 @@ def reset_user_two_factor(user_id: int):
 @staff("admin")
 def settings():
     current = service.practice_settings()
-    form = SettingsForm(obj=current)
+    form = SettingsForm.for_settings(current)
     if form.validate_on_submit():
         try:
             service.update_settings(practice_name=form.practice_name.data,
-                                    require_two_factor=form.require_two_factor.data, actor=_me())
+                                    require_two_factor=form.require_two_factor.data, npi=form.npi.data or "",
+                                    tin=form.tin.data or "", address=form.address.data or "", actor=_me())
         except service.AccountError as exc:
             db.session.rollback()
             _form_errors(form, exc, "practice_name")

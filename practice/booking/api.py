@@ -12,7 +12,7 @@ from practice.access import public
 from practice.booking import service
 from practice.booking.models import BookingStatus
 from practice.booking.links import manage_url
-from practice.booking.schemas import BookingIn, CancelIn, RescheduleIn, flatten
+from practice.booking.schemas import INSURANCE_ANSWERS, BookingIn, CancelIn, RescheduleIn, flatten
 from practice.extensions import limiter
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api/v1")
@@ -110,6 +110,7 @@ def create_booking():
         counselor=data["counselor"], service=data["service"], start=data["start"], timezone=data["timezone"],
         client=service.PersonIn(**data["client"]),
         partner=service.PersonIn(**data["partner"]) if data.get("partner") else None,
+        uses_insurance=INSURANCE_ANSWERS.get(data["insurance"]), date_of_birth=data["date_of_birth"],
     )
     created = service.book(req, now=clock.now())
     return jsonify(booking_json(created.booking, tokens={"client": created.tokens["client"]},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import and_, exists, select
@@ -46,6 +46,11 @@ class BookingRequest:
     client: PersonIn
     partner: PersonIn | None = None
     accepted_policies: bool = True  # the API takes acceptance as implied by the call; the web form asks
+    # Asked for paid sessions only: whether the client will use insurance (None: not answered) and, when they
+    # pay themselves, their date of birth, for the good-faith estimate. The booking keeps only the answer; the
+    # date of birth reaches booking_created's receivers and is stored nowhere by booking.
+    uses_insurance: bool | None = None
+    date_of_birth: date | None = None
 
 
 @dataclass
@@ -54,6 +59,8 @@ class BookingCreated:
     tokens: dict[str, str] = field(default_factory=dict)  # role -> plaintext manage token, shown once
     # role -> the person's private intake link, filled in on booking_created by whoever issues intakes.
     intake_urls: dict[str, str] = field(default_factory=dict)
+    # What was asked for, for receivers that need more than the booking keeps (the good-faith estimate).
+    request: BookingRequest | None = None
 
 
 def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
@@ -66,7 +73,7 @@ def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
     def work() -> BookingCreated:
         counselor, service, policy, licensed = _chosen(req)
         booking_requested.send(req)  # a receiver may refuse it (BookingInvalid)
-        _check_rules(req, counselor, service, licensed=licensed)
+        _check_rules(req, counselor, service, licensed=licensed, now=now)
         end = start + timedelta(minutes=service.duration_minutes)
         blocked_until = end + timedelta(minutes=service.buffer_minutes)
         lock_calendar(counselor.id)
@@ -81,6 +88,7 @@ def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
             status=BookingStatus.confirmed if free else BookingStatus.held,
             hold_expires_at=None if free else now + hold, confirmed_at=now if free else None,
             policies_accepted_at=now, ics_sequence=0, reschedule_count=0, created_at=now, updated_at=now,
+            uses_insurance=None if free else req.uses_insurance,
         )
         tokens = {}
         for role, person in [("client", req.client)] + ([("partner", req.partner)] if req.partner else []):
@@ -89,7 +97,7 @@ def book(req: BookingRequest, *, now: datetime) -> BookingCreated:
                 role=role, client=_client(person, now=now),
                 tokens=[ManageToken(token_hash=hash_token(tokens[role]), created_at=now)]))
         db.session.add(booking)
-        created = BookingCreated(booking, tokens)
+        created = BookingCreated(booking, tokens, request=req)
         booking_created.send(created, now=now)
         audit.record("booking.create", record_type="booking", record_id=booking.id,
                      detail={"status": booking.status.value, "service": service.slug})
@@ -136,7 +144,8 @@ def licensed_alternatives(state: str, *, format: str) -> list[Counselor]:
     ).unique())
 
 
-def _check_rules(req: BookingRequest, counselor: Counselor, service: Service, *, licensed: bool) -> None:
+def _check_rules(req: BookingRequest, counselor: Counselor, service: Service, *, licensed: bool,
+                 now: datetime) -> None:
     errors: dict[str, list[str]] = {}
     alternatives: list[str] = []
     if service.format == "couple" and req.partner is None:
@@ -157,5 +166,24 @@ def _check_rules(req: BookingRequest, counselor: Counselor, service: Service, *,
                                   f"there. Counselors licensed in {US_STATES[state]}: {names}."]
     if not req.accepted_policies:
         errors["accept_policies"] = ["Please read and accept the practice's policies to book."]
+    if service.price > 0 and req.uses_insurance is False:
+        problem = date_of_birth_problem(req.date_of_birth, today=now.date())
+        if problem:
+            errors["date_of_birth"] = [problem]
     if errors:
         raise BookingInvalid(errors, alternatives=alternatives)
+
+
+OLDEST_AGE_YEARS = 120
+
+
+def date_of_birth_problem(born: date | None, *, today: date) -> str | None:
+    """Why a self-pay client's date of birth can't go on their good-faith estimate, or None."""
+    if born is None:
+        return ("Enter your date of birth. Because you're paying yourself, we give you a good-faith estimate of "
+                "the costs, and it has to name your date of birth.")
+    if born >= today:
+        return "Enter your date of birth: it should be a date in the past."
+    if born.year < today.year - OLDEST_AGE_YEARS:
+        return "Check the year of your date of birth: it looks further back than it could be."
+    return None

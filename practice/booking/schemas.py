@@ -15,6 +15,10 @@ def _zone(value: str) -> None:
         raise ValidationError("Unknown time zone. Use an IANA name such as America/Chicago.") from None
 
 
+# The API's answers to "will you use insurance?" -> Booking.uses_insurance.
+INSURANCE_ANSWERS = {"self_pay": False, "insurance": True}
+
+
 class PersonIn(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -47,6 +51,18 @@ class BookingIn(Schema):
     client = fields.Nested(ClientIn, required=True)
     partner = fields.Nested(PersonIn, load_default=None, allow_none=True, metadata={
         "description": "Required for a couple service: the partner gets their own private links."})
+    insurance = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(
+        list(INSURANCE_ANSWERS), error="Answer \"self_pay\" (you'll pay yourself) or \"insurance\"."), metadata={
+        "description": "For a paid service: whether the client will pay themselves (self_pay) or use insurance. "
+                       "A self-pay client is given a good-faith estimate of the costs before paying. Left out: "
+                       "not answered (no estimate yet). Ignored for free services.",
+        "example": "self_pay"})
+    date_of_birth = fields.Date(load_default=None, allow_none=True, error_messages={
+        "invalid": "Give the date of birth as YYYY-MM-DD, for example 1988-04-23."}, metadata={
+        "description": "The client's date of birth (YYYY-MM-DD): required with insurance=self_pay, as the "
+                       "good-faith estimate names it. Kept only in the estimate, encrypted.",
+        "example": "1988-04-23"})
+
 
 
 class RescheduleIn(Schema):

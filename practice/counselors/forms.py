@@ -38,6 +38,8 @@ class ProfileForm(FlaskForm):
     modalities = CheckboxGroup("Approaches", choices=_choices(MODALITIES))
     languages = CheckboxGroup("Languages", choices=_choices(LANGUAGES))
     active = BooleanField("Listed in the public directory")
+    npi = StringField("NPI", validators=[Optional(), Length(max=20)],
+                      render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"})
 
     @classmethod
     def for_counselor(cls, counselor: Counselor | None, *, may_change_active: bool, **kwargs) -> ProfileForm:
@@ -61,6 +63,7 @@ class ProfileForm(FlaskForm):
             formats=self.formats.data or [], specialties=self.specialties.data or [],
             modalities=self.modalities.data or [], languages=self.languages.data or [],
             active=self.active.data if "active" in self else None,
+            npi=self.npi.data,  # None (not in the request) leaves it as it is
         )
 
 
@@ -103,6 +106,12 @@ class ServiceForm(FlaskForm):
         NumberRange(*service.BUFFER_RANGE, message="Choose a break from %(min)s to %(max)s minutes."),
     ])
     active = BooleanField("Offered (clients can book it)", default=True)
+    service_code = StringField("Service code", validators=[Optional(), Length(max=10)],
+                               render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"})
+    expected_sessions = IntegerField("Sessions in a usual course", default=1, validators=[
+        Optional(),
+        NumberRange(*service.EXPECTED_SESSIONS_RANGE, message="Choose a number of sessions from %(min)s to %(max)s."),
+    ])
 
     price_minor: int | None = None
 
@@ -111,7 +120,8 @@ class ServiceForm(FlaskForm):
         if existing is None:
             return cls(data={"format": (counselor.formats or list(FORMATS))[0]})
         data = {name: getattr(existing, name) for name in ("name", "slug", "description", "format", "duration_minutes",
-                                                           "currency", "is_trial", "buffer_minutes", "active")}
+                                                           "currency", "is_trial", "buffer_minutes", "active",
+                                                           "service_code", "expected_sessions")}
         form = cls(data={**data, "price": service.price_as_text(existing.price)})  # not obj=: it would win
         form.slug.render_kw = {"readonly": True}
         return form
@@ -129,4 +139,6 @@ class ServiceForm(FlaskForm):
             price=self.price_minor if self.price_minor is not None else -1,
             currency=self.currency.data, is_trial=self.is_trial.data, buffer_minutes=self.buffer_minutes.data,
             active=self.active.data,
+            # None (not in the request) leaves them as they are.
+            service_code=self.service_code.data, expected_sessions=self.expected_sessions.data,
         )

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from practice.audit import service as audit
+from practice.core import provider_ids
 from practice.counselors import photos
 from practice.counselors.models import Counselor, CounselorTag, License, Service
 from practice.counselors.vocabulary import CREDENTIALS, FORMATS, TAG_KINDS, US_STATES
@@ -25,6 +26,7 @@ from practice.extensions import db
 SUPPORTED_CURRENCIES: dict[str, str] = {"USD": "US dollars", "CAD": "Canadian dollars", "EUR": "Euros",
                                         "GBP": "Pounds sterling"}
 MAX_PRICE = 10_000_00  # minor units: no single session costs more than 10,000
+EXPECTED_SESSIONS_RANGE = (1, 100)
 DURATION_RANGE = (10, 240)  # minutes, as the database's check constraint
 BUFFER_RANGE = (0, 120)
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -54,6 +56,7 @@ class ProfileInput:
     modalities: Sequence[str] = ()
     languages: Sequence[str] = ()
     active: bool | None = None  # None leaves it as it is (only admins change it)
+    npi: str | None = None  # National Provider Identifier, for good-faith estimates; None leaves it as it is
 
 
 @dataclass
@@ -68,6 +71,10 @@ class ServiceInput:
     active: bool = True
     description: str = ""
     slug: str = ""  # blank: made from the name. Fixed once created, so shared links keep working.
+    # For good-faith estimates: the billing code (CPT or HCPCS, e.g. 90834) and how many sessions of it a usual
+    # course has. None leaves them as they are (a new service: no code, one session).
+    service_code: str | None = None
+    expected_sessions: int | None = None
 
 
 @dataclass
@@ -164,13 +171,18 @@ def _clean_profile(data: ProfileInput) -> dict:
         errors.add("languages", "Choose at least one language sessions can be held in.")
     if data.active is not None:
         clean["active"] = bool(data.active)
+    if data.npi is not None:
+        try:
+            clean["npi"] = provider_ids.parse_npi(data.npi)
+        except ValueError as exc:
+            errors.add("npi", str(exc))
     errors.raise_any()
     return clean
 
 
 _TAG_FIELDS = {"specialty": "specialties", "modality": "modalities", "language": "languages"}
 _PLAIN_FIELDS = ("name", "pronouns", "credentials", "headline", "bio", "timezone", "accepts_individual",
-                 "accepts_couples", "active")
+                 "accepts_couples", "active", "npi")
 
 
 def _apply_profile(counselor: Counselor, clean: dict) -> set[str]:
@@ -310,7 +322,7 @@ def remove_photo(counselor: Counselor, *, actor) -> bool:
 # --- services -------------------------------------------------------------------------------------------
 
 _SERVICE_FIELDS = ("name", "description", "format", "duration_minutes", "price", "currency", "is_trial",
-                   "buffer_minutes", "active")
+                   "buffer_minutes", "active", "service_code", "expected_sessions")
 
 
 def _clean_service(counselor: Counselor, data: ServiceInput, *, editing: Service | None) -> dict:
@@ -325,7 +337,17 @@ def _clean_service(counselor: Counselor, data: ServiceInput, *, editing: Service
         "is_trial": bool(data.is_trial),
         "buffer_minutes": data.buffer_minutes,
         "active": bool(data.active),
+        "service_code": getattr(editing, "service_code", "") if data.service_code is None else data.service_code,
+        "expected_sessions": (getattr(editing, "expected_sessions", 1) if data.expected_sessions is None
+                              else data.expected_sessions),
     }
+    try:
+        clean["service_code"] = provider_ids.parse_service_code(clean["service_code"])
+    except ValueError as exc:
+        errors.add("service_code", str(exc))
+    low, high = EXPECTED_SESSIONS_RANGE
+    if not isinstance(clean["expected_sessions"], int) or not low <= clean["expected_sessions"] <= high:
+        errors.add("expected_sessions", f"Choose a number of sessions from {low} to {high}.")
     if not clean["name"]:
         errors.add("name", "Enter a name for the service.")
     elif len(clean["name"]) > 120:

@@ -128,6 +128,7 @@ def _booking_request(form: DetailsForm, counselor_slug: str, service_slug: str, 
         client=service.PersonIn(name=form.name.data, email=form.email.data, state=form.state.data,
                                 phone=form.phone.data or ""),
         partner=partner, accepted_policies=bool(form.accept_policies.data),
+        uses_insurance=form.uses_insurance, date_of_birth=form.birth_date,
     )
 
 
