@@ -25,6 +25,13 @@ def send_requested_links(request_id: int) -> bool:
     return _in_app(process_link_request, request_id)
 
 
+def send_refund(refund_id: int) -> bool:
+    """Ask Stripe for one saved refund (a no-op when someone already did, or it is not due)."""
+    from practice.payments.refunds import send_refund as send
+
+    return _in_app(send, refund_id)
+
+
 def _in_app(handle, row_id: int):
     if has_app_context():
         return handle(row_id, now=clock.now())

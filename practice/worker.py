@@ -24,6 +24,7 @@ def jobs() -> dict[str, Callable]:
     from practice.booking.service import process_link_requests, release_expired_holds
     from practice.jobs import run_queued_jobs
     from practice.notify.delivery import deliver_due
+    from practice.payments.refunds import send_due_refunds
     from practice.scheduling.feeds import refresh_due_feeds
 
     return {
@@ -32,6 +33,7 @@ def jobs() -> dict[str, Callable]:
         "run queued jobs": run_queued_jobs,  # the RQ queue on REDIS_URL, in burst mode; 0 without Redis
         "send requested links": process_link_requests,  # "resend my link" requests nothing else handled yet
         "deliver email": deliver_due,  # the sweep: whatever the queue or a thread did not send
+        "send refunds": send_due_refunds,  # refunds still pending: never sent, or waiting to be tried again
     }
 
 

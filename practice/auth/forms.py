@@ -5,11 +5,13 @@ Fields carry only what the browser needs (autocomplete, inputmode); the rules li
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField,
+from wtforms import (BooleanField, EmailField, PasswordField, RadioField, SelectChoice, SelectField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from practice.auth.models import ROLE_LABELS
+from practice.core.cancellation import KIND_LABELS
+from practice.core.money import as_dollars
 from practice.core.provider_ids import format_tin
 
 # Long passphrases are welcome; the service enforces PASSWORD_MAX_LENGTH, this only bounds the request.
@@ -94,6 +96,14 @@ class SettingsForm(FlaskForm):
                       render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"})
     address = TextAreaField("Practice address", validators=[Optional(), Length(max=300)],
                             render_kw={"autocomplete": "street-address", "rows": 3})
+    # Cancelling later than CANCELLATION_NOTICE_HOURS ahead. Named apart from the settings' columns, so that a
+    # form sent without them leaves the policy as it is; any value is taken and the service says what is wrong.
+    late_policy = RadioField("When a client cancels late", validate_choice=False,
+                             choices=[SelectChoice(kind, label) for kind, label in KIND_LABELS.items()])
+    late_fee = StringField("Fixed fee in dollars", validators=[Length(max=20)],
+                           render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    late_percent = StringField("Percentage kept", validators=[Length(max=10)],
+                               render_kw={"inputmode": "numeric", "autocomplete": "off"})
 
     @classmethod
     def for_settings(cls, settings) -> SettingsForm:
@@ -101,4 +111,7 @@ class SettingsForm(FlaskForm):
         form = cls(obj=settings)
         if not form.is_submitted():
             form.tin.data = format_tin(settings.tin or "")
+            form.late_policy.data = settings.late_cancel_policy
+            form.late_fee.data = as_dollars(settings.late_cancel_fee or 0)
+            form.late_percent.data = str(settings.late_cancel_percent)
         return form

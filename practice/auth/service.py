@@ -19,6 +19,8 @@ from practice.audit import service as audit
 from practice.auth.models import PracticeSettings, StaffSession, User
 from practice.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from practice.core import provider_ids
+from practice.core.cancellation import KINDS as LATE_CANCEL_KINDS
+from practice.core.money import AmountInvalid, parse_amount
 from practice.counselors.models import Counselor
 from practice.extensions import db
 
@@ -331,10 +333,34 @@ def practice_settings() -> PracticeSettings:
     return PracticeSettings.current()
 
 
+def _late_cancellation(kind: str, fee: str | None, percent: str | None) -> dict[str, object]:
+    """The late-cancellation policy as typed: the kind, and the fee (dollars) or percentage it needs. The field
+    the kind does not use keeps its saved value."""
+    if kind not in LATE_CANCEL_KINDS:
+        raise AccountError("Choose what happens when a client cancels late.", field="late_policy")
+    if kind == "fee_fixed":
+        try:
+            cents = parse_amount(fee)
+        except AmountInvalid as exc:
+            raise AccountError(str(exc), field="late_fee") from None
+        if cents <= 0:
+            raise AccountError("Enter a fee above $0, or choose no fee.", field="late_fee")
+        return {"late_cancel_policy": kind, "late_cancel_fee": cents}
+    if kind == "fee_percent":
+        text = (percent or "").strip().removesuffix("%").strip()  # "50" or "50%"
+        if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= 100:
+            raise AccountError("Enter the percentage kept as a whole number from 0 to 100, like 50.",
+                               field="late_percent")
+        return {"late_cancel_policy": kind, "late_cancel_percent": int(text)}
+    return {"late_cancel_policy": kind}
+
+
 def update_settings(*, practice_name: str, require_two_factor: bool, actor, npi: str | None = None,
-                    tin: str | None = None, address: str | None = None) -> None:
+                    tin: str | None = None, address: str | None = None, late_cancel_policy: str | None = None,
+                    late_cancel_fee: str | None = None, late_cancel_percent: str | None = None) -> None:
     """Save the practice's settings. `npi`, `tin` and `address` (what a good-faith estimate names) are left as
-    they are when None; blank clears them."""
+    they are when None; blank clears them. The late-cancellation policy (`late_cancel_policy`, with the fee in
+    dollars or the percentage kept that it needs, as typed) is also left as it is when None."""
     practice_name = practice_name.strip()
     if not practice_name:
         raise AccountError("Enter the practice's name.", field="practice_name")
@@ -349,6 +375,8 @@ def update_settings(*, practice_name: str, require_two_factor: bool, actor, npi:
         wanted["address"] = "\n".join(line.strip() for line in address.strip().splitlines() if line.strip())
         if len(wanted["address"]) > ADDRESS_MAX:
             raise AccountError(f"Use at most {ADDRESS_MAX} characters for the address.", field="address")
+    if late_cancel_policy is not None:
+        wanted.update(_late_cancellation(late_cancel_policy, late_cancel_fee, late_cancel_percent))
     settings = PracticeSettings.for_update()
     changed = sorted(k for k, v in wanted.items() if getattr(settings, k) != v)
     if not changed:

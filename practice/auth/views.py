@@ -249,7 +249,9 @@ def settings():
         try:
             service.update_settings(practice_name=form.practice_name.data,
                                     require_two_factor=form.require_two_factor.data, npi=form.npi.data or "",
-                                    tin=form.tin.data or "", address=form.address.data or "", actor=_me())
+                                    tin=form.tin.data or "", address=form.address.data or "", actor=_me(),
+                                    late_cancel_policy=form.late_policy.data, late_cancel_fee=form.late_fee.data,
+                                    late_cancel_percent=form.late_percent.data)
         except service.AccountError as exc:
             db.session.rollback()
             _form_errors(form, exc, "practice_name")
