@@ -5,10 +5,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+STRIPE_STANDIN_PORT ?= 8420
 # Both cores: every test has its own databases, so workers never share state.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test install install-dev peers bench clean
+.PHONY: run test install install-demo install-dev peers bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,17 +20,35 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,demo]'
+	touch $@ $(VENV)/.runtime $(VENV)/.demo
+
+$(VENV)/.demo: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[demo]'
 	touch $@ $(VENV)/.runtime
 
 install: $(VENV)/.runtime
+install-demo: $(VENV)/.demo
 install-dev: $(VENV)/.dev
 
-# The worker (feed refresh, expired holds, mail retries) runs beside the web server and stops with it.
-run: install
+# The worker (feed refresh, expired holds, mail retries) runs beside the web server and stops with it. With no
+# STRIPE_SECRET_KEY, a local Stripe stand-in (practice.payments.standin) runs beside them too, so paid sessions
+# can be paid with Stripe's test cards; with real keys in the environment, those are used.
+run: install-demo
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app seed-demo
-	$(BIN)/flask --app app worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
+	@set -e; pids=""; trap 'kill $$pids 2>/dev/null' EXIT; \
+	if [ -z "$$STRIPE_SECRET_KEY" ]; then \
+	  $(BIN)/python -m practice.payments.standin --port $(STRIPE_STANDIN_PORT) \
+	    --webhook http://127.0.0.1:$(PORT)/stripe/webhook --webhook-secret whsec_demo_standin & pids="$$pids $$!"; \
+	  export STRIPE_SECRET_KEY=sk_test_demo STRIPE_PUBLISHABLE_KEY=pk_test_demo \
+	    STRIPE_WEBHOOK_SECRET=whsec_demo_standin STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_STANDIN_PORT) \
+	    STRIPE_JS_URL=http://127.0.0.1:$(STRIPE_STANDIN_PORT)/js.stripe.com/v3/practice/; \
+	  echo "Payments: a local Stripe stand-in on http://127.0.0.1:$(STRIPE_STANDIN_PORT) (no keys set)."; \
+	  echo "  Pay with the test card 4242 4242 4242 4242, any future month and year, any CVC;"; \
+	  echo "  4000 0000 0000 0341 is declined."; \
+	fi; \
+	$(BIN)/flask --app app worker & pids="$$pids $$!"; \
 	$(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
 
 peers:

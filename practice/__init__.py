@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from practice.booking.api import register_error_handlers as booking_errors
     from practice.booking.views import bp as booking_bp
     from practice.intake import register as register_intake
+    from practice.payments import register as register_payments
     from practice.auth.views import bp as auth_bp
     from practice.counselors.views import bp as counselors_bp
     from practice.scheduling.api import bp as scheduling_api_bp
@@ -107,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     booking_errors(app)
     register_intake(app)  # intake pages, their staff pages, the intake API and `flask rotate-keys`
+    register_payments(app)  # paying, the Stripe webhook, estimates, refunds
     csrf.exempt(api_bp)
     csrf.exempt(scheduling_api_bp)
     csrf.exempt(booking_api_bp)  # the JSON API takes no cookies for its writes; tokens travel in the body

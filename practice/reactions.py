@@ -10,10 +10,13 @@ from __future__ import annotations
 from practice.booking.errors import BookingInvalid
 from practice.booking.models import BookingStatus
 from practice.booking.signals import (
-    booking_cancelled, booking_created, booking_requested, booking_rescheduled, links_reissued,
+    booking_cancelled, booking_confirmed, booking_created, booking_requested, booking_rescheduled, booking_shown,
+    links_reissued,
 )
 from practice.intake import service as intake
 from practice.notify import booking_mail
+from practice.payments import service as payments
+from practice.payments.signals import late_payment_refused, payment_failed
 
 
 @booking_requested.connect
@@ -48,6 +51,30 @@ def _send_the_links(email, *, links, **_):
     booking_mail.links_resent(email, links)
 
 
+@booking_confirmed.connect
+def _send_the_confirmation(booking, *, tokens, now, **_):
+    """A paid booking, confirmed: each person's confirmation with their own links. Intake links are issued
+    afresh (only hashes are kept); an earlier link of the booker's stops working, their answers stay."""
+    intake_tokens = intake.issue_intakes(booking, now=now)
+    intake_urls = {role: intake.intake_url(token) for role, token in intake_tokens.items()}
+    booking_mail.booking_confirmed(booking, tokens, intake_urls)
+
+
+@booking_shown.connect
+def _show_the_payment(booking, *, role, now, may_start=False, **_):
+    return {"payment": payments.payment_json(booking, role=role, now=now, may_start=may_start)}
+
+
+@payment_failed.connect
+def _tell_of_the_declined_payment(booking, *, message, now, **_):
+    booking_mail.payment_declined(booking, message=message)
+
+
+@late_payment_refused.connect
+def _tell_of_the_refund(booking, *, amount, currency, reason, now, **_):
+    booking_mail.late_payment_refunded(booking, amount=amount, currency=currency, reason=reason)
+
+
 from practice.payments import estimate as good_faith  # noqa: E402  (beside its one receiver)
 
 
@@ -55,3 +82,20 @@ from practice.payments import estimate as good_faith  # noqa: E402  (beside its 
 def _give_a_good_faith_estimate(created, *, now, **_):
     """A self-pay client of a paid session gets their good-faith estimate with the booking, before paying."""
     good_faith.issue_estimate(created, now=now)
+
+
+# Refunds by the practice's cancellation policy (practice.payments.refunds): written in the cancel's own
+# transaction, sent to Stripe after it commits; the cancel's answer says what is being refunded.
+from practice.payments import policy as payment_policy, refunds as payment_refunds  # noqa: E402
+
+
+@booking_cancelled.connect
+def _refund_by_the_policy(booking, *, now, **_):
+    payment_refunds.refund_for_cancellation(booking, now=now)
+
+
+@booking_shown.connect
+def _show_the_refund(booking, **_):
+    if booking.status == BookingStatus.cancelled:
+        return payment_policy.refund_json(booking)
+    return None

@@ -19,6 +19,7 @@ from sqlalchemy import event
 
 from practice import create_app
 from practice.database import dispose_engines
+from practice.payments.stripe_api import close as close_stripe
 from practice.extensions import db
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -120,6 +121,7 @@ def app(app_config):
         yield app
         db.session.remove()
     dispose_engines(app)
+    close_stripe(app)
 
 
 @pytest.fixture
@@ -189,13 +191,15 @@ def stripe_standin():
     import socket
     import subprocess
     import sys
+    import tempfile
     import time
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen([sys.executable, "-m", "practice.payments.standin", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -204,12 +208,13 @@ def stripe_standin():
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                pytest.fail(f"the Stripe stand-in did not start: {process.stderr.read().decode()[-2000:]}",
-                            pytrace=False)
+                log.seek(0)
+                pytest.fail(f"the Stripe stand-in did not start: {log.read().decode()[-2000:]}", pytrace=False)
             time.sleep(0.1)
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=10)
+    log.close()
 
 
 def stripe_config(standin: str) -> dict:
@@ -229,11 +234,13 @@ def serve(app):
     return f"http://127.0.0.1:{server.server_port}", server.shutdown
 
 
-def send_webhooks_to(standin: str, base_url: str, secret: str) -> None:
-    """Have the stand-in sign and send its events to this app's webhook (replacing the session's last one)."""
+def send_webhooks_to(standin: str, base_url: str, secret: str, *, name: str = "practice-tests") -> None:
+    """Have the stand-in sign and send its events to this app's webhook, replacing the last one of this name
+    (each app ignores events of payments it does not know)."""
     import urllib.parse
     import urllib.request
 
     data = urllib.parse.urlencode({"url": f"{base_url}/stripe/webhook", "secret": secret}).encode()
-    urllib.request.urlopen(urllib.request.Request(f"{standin}/_config/webhooks/practice-tests", data=data),
-                           timeout=5).read()
+    with urllib.request.urlopen(urllib.request.Request(f"{standin}/_config/webhooks/{name}", data=data),
+                                timeout=5) as response:
+        response.read()

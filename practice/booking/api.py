@@ -13,6 +13,7 @@ from practice.booking import service
 from practice.booking.models import BookingStatus
 from practice.booking.links import manage_url
 from practice.booking.schemas import INSURANCE_ANSWERS, BookingIn, CancelIn, RescheduleIn, flatten
+from practice.booking.signals import booking_shown
 from practice.extensions import limiter
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api/v1")
@@ -37,13 +38,15 @@ def _load(schema, data):
 
 
 def booking_json(booking, *, role: str | None = None, tokens: dict[str, str] | None = None,
-                 intake_urls: dict[str, str] | None = None, may_change: bool | None = None) -> dict:
+                 intake_urls: dict[str, str] | None = None, may_change: bool | None = None,
+                 may_start_payment: bool = False) -> dict:
     """The booking as its client sees it. Only the client's own links: the partner's reach the partner by email
-    alone, so the booker can never open the partner's page or private intake."""
+    alone, so the booker can never open the partner's page or private intake. Other domains add their part
+    (the payment) through booking_shown; `may_start_payment` lets a POST start the booking's payment."""
     tz = ZoneInfo(booking.client_timezone)
     svc = booking.service
-    payment_status = "not_required" if svc.price == 0 else ("paid" if booking.status == BookingStatus.confirmed
-                                                            else "due")
+    payment_status = "not_required" if svc.price == 0 else (
+        "succeeded" if booking.status == BookingStatus.confirmed else "awaiting")
     tokens = tokens or {}
     body = {
         "id": str(booking.id),
@@ -67,6 +70,8 @@ def booking_json(booking, *, role: str | None = None, tokens: dict[str, str] | N
         body["role"] = role
     if may_change is not None:
         body["may_change"] = may_change
+    for _receiver, extra in booking_shown.send(booking, role=role, now=clock.now(), may_start=may_start_payment):
+        body.update(extra or {})
     return body
 
 
@@ -114,7 +119,7 @@ def create_booking():
     )
     created = service.book(req, now=clock.now())
     return jsonify(booking_json(created.booking, tokens={"client": created.tokens["client"]},
-                                intake_urls=created.intake_urls)), 201
+                                intake_urls=created.intake_urls, may_start_payment=True)), 201
 
 
 @bp.get("/bookings/<booking_id>")

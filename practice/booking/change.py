@@ -18,8 +18,8 @@ from practice.audit import service as audit
 from practice.booking.create import START_NEEDS_OFFSET, BookingCreated
 from practice.booking.errors import ActionRefused, BookingInvalid, LinkInvalid, SlotUnavailable
 from practice.booking.guard import calendar_write, claim, lock_calendar
-from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus, ManageToken, Participant
-from practice.booking.signals import booking_cancelled, booking_rescheduled
+from practice.booking.models import HOLD_EXPIRED, LIVE_STATUSES, Booking, BookingStatus, ManageToken, Participant
+from practice.booking.signals import booking_cancelled, booking_confirmed, booking_rescheduled
 from practice.booking.tokens import hash_token, looks_like_token, new_token
 from practice.extensions import db
 from practice.scheduling.models import SchedulingPolicy
@@ -173,13 +173,51 @@ def cancel(booking_id, token: str, reason: str = "", *, now: datetime) -> Bookin
     return calendar_write(work)
 
 
+def confirm_paid(booking_id: uuid.UUID, *, now: datetime) -> str:
+    """The booking's payment succeeded: confirm it. Runs inside the caller's calendar_write (whoever records the
+    payment in the same transaction), and takes the calendar lock itself. Returns what happened:
+
+        "confirmed"  confirmed now; each person gets a new manage link, by booking_confirmed's receivers
+        "already"    it was confirmed before (a repeated or late notice): nothing changes
+        "taken"      the hold had run out and its time is no longer free (or has passed): not confirmed
+        "cancelled"  the booking was cancelled by someone before the payment arrived: not confirmed
+    A payment that arrives after its hold ran out still confirms the booking when the time is free.
+    """
+    counselor_id = db.session.scalar(select(Booking.counselor_id).where(Booking.id == booking_id))
+    lock_calendar(counselor_id)
+    current = _current(booking_id)
+    if current.status in (BookingStatus.confirmed, BookingStatus.completed, BookingStatus.no_show):
+        return "already"
+    released = current.status == BookingStatus.cancelled and (current.cancelled_by, current.cancel_reason) == (
+        "system", HOLD_EXPIRED)
+    if current.status == BookingStatus.cancelled and not released:
+        return "cancelled"
+    late = released or (current.status == BookingStatus.held and current.hold_expires_at <= now)
+    if late:
+        if current.starts_at <= now:
+            return "taken"
+        try:
+            claim(counselor_id, current.starts_at, current.blocked_until, now=now, moving=current.id)
+        except SlotUnavailable:
+            return "taken"
+    current.status = BookingStatus.confirmed
+    current.confirmed_at, current.hold_expires_at = now, None
+    current.cancelled_at = current.cancelled_by = current.cancel_reason = None
+    current.updated_at = now
+    tokens = {participant.role: issue_link(participant, now=now) for participant in current.participants}
+    booking_confirmed.send(current, tokens=tokens, now=now)
+    audit.record("booking.confirm", record_type="booking", record_id=current.id,
+                 detail={"by": "payment", "late": late})
+    return "confirmed"
+
+
 def release_expired_holds(*, now: datetime) -> int:
     """Worker job: holds whose time ran out give their slot back."""
     result = db.session.execute(
         update(Booking)
         .where(Booking.status == BookingStatus.held, Booking.hold_expires_at <= now)
         .values(status=BookingStatus.cancelled, cancelled_at=now, cancelled_by="system",
-                cancel_reason="hold expired", updated_at=now)
+                cancel_reason=HOLD_EXPIRED, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()

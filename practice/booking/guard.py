@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from practice.booking.errors import BookingBusy, SlotUnavailable
-from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus, live_booking_filter
+from practice.booking.models import HOLD_EXPIRED, LIVE_STATUSES, Booking, BookingStatus, live_booking_filter
 from practice.database import begin_write
 from practice.extensions import db
 from practice.scheduling.booked import NO_BOOKING
@@ -115,7 +115,7 @@ _RELEASE = (
     .where(Booking.id.in_(bindparam("claim_released", expanding=True)), Booking.status == BookingStatus.held,
            Booking.hold_expires_at <= bindparam("claim_now"))
     .values(status=BookingStatus.cancelled, cancelled_at=bindparam("claim_now"), cancelled_by="system",
-            cancel_reason="hold expired", updated_at=bindparam("claim_now"))
+            cancel_reason=HOLD_EXPIRED, updated_at=bindparam("claim_now"))
     .execution_options(synchronize_session=False)
 )
 

@@ -32,6 +32,7 @@ class BookingStatus(str, enum.Enum):
 
 
 LIVE_STATUSES = (BookingStatus.held, BookingStatus.pending_payment, BookingStatus.confirmed)
+HOLD_EXPIRED = "hold expired"  # the cancel_reason of a hold the system released because it ran out
 
 
 class Booking(db.Model):

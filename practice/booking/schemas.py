@@ -64,7 +64,6 @@ class BookingIn(Schema):
         "example": "1988-04-23"})
 
 
-
 class RescheduleIn(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -86,8 +85,16 @@ class PaymentOut(Schema):
     amount = fields.Integer(required=True, metadata={"description": "Minor units (cents)."})
     currency = fields.String(required=True)
     status = fields.String(required=True, metadata={
-        "description": "not_required (free), due (pay to confirm before the hold runs out), paid, refunded."})
+        "description": "not_required (free), awaiting (pay to confirm before the hold runs out), succeeded, "
+                       "failed (the last attempt was declined: try again while the hold lasts), refunded, "
+                       "partially_refunded."})
     hold_expires_at = fields.String(allow_none=True, metadata={"description": "When an unpaid hold is released."})
+    client_secret = fields.String(allow_none=True, metadata={
+        "description": "Paid sessions, to the person who booked while payment is due: the Stripe PaymentIntent's "
+                       "client secret, for stripe.confirmCardPayment. Absent for free sessions."})
+    publishable_key = fields.String(allow_none=True, metadata={
+        "description": "Paid sessions: the Stripe publishable key to load Stripe.js with. Absent for free sessions."})
+    failure_message = fields.String(metadata={"description": "Why the last payment attempt was declined."})
 
 
 class BookingOut(Schema):

@@ -5,11 +5,11 @@ lock it checks the start is offered (scheduling.is_free) and claims the time, so
 never an error page. Other domains act on what happens here through booking.signals.
 
     create   book(): a new booking for one person or a couple
-    change   open_link(), reschedule(), cancel(), release_expired_holds()
+    change   open_link(), reschedule(), cancel(), confirm_paid(), release_expired_holds()
     links    manage_url(), request_links() and resend_links() ("resend my link")
 """
 from practice.booking.change import (  # noqa: F401
-    LinkAccess, cancel, open_link, release_expired_holds, reschedule, within_free_change_window,
+    LinkAccess, cancel, confirm_paid, open_link, release_expired_holds, reschedule, within_free_change_window,
 )
 from practice.booking.create import (  # noqa: F401
     BookingCreated, BookingRequest, PersonIn, book, licensed_alternatives,

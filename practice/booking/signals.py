@@ -10,7 +10,13 @@ and before the commit, so whatever a receiver adds to db.session is saved with t
                         now=
     booking_rescheduled sender: the booking, moved. old_start=, tokens= (role -> new manage token), now=
     booking_cancelled   sender: the booking, cancelled. now=
+    booking_confirmed   sender: the booking, confirmed once paid (a free one is confirmed by booking_created).
+                        tokens= (role -> a new manage token for each person), now=
     links_reissued      sender: the address the links were asked for. links= [(participant, token)], now=
+
+And one that asks rather than tells, sent outside any transaction:
+    booking_shown       sender: the booking, about to be shown to one of its people (API answers). role=, now=
+                        Each receiver returns a dict of fields to add to what is shown (e.g. "payment"), or None.
 """
 from blinker import Namespace
 
@@ -21,3 +27,5 @@ booking_created = _signals.signal("booking-created")
 booking_rescheduled = _signals.signal("booking-rescheduled")
 booking_cancelled = _signals.signal("booking-cancelled")
 links_reissued = _signals.signal("links-reissued")
+booking_confirmed = _signals.signal("booking-confirmed")
+booking_shown = _signals.signal("booking-shown")

@@ -37,7 +37,7 @@ def _context(booking: Booking, participant: Participant, token: str | None) -> d
     }
 
 
-def _to(participant: Participant, template: str, context: dict, dedupe: str) -> Email:
+def _to(participant: Participant, template: str, context: dict, dedupe: str | None) -> Email:
     return Email(to=participant.client.email, to_name=participant.client.name, template=template, kind=template,
                  context=context, dedupe_key=dedupe)
 
@@ -83,3 +83,27 @@ def links_resent(email: str, links: list[tuple[Participant, str]]) -> None:
                       "when": when(booking.starts_at, zone), "manage_url": manage_url(booking, token)})
     queue_emails([Email(to=email, to_name=first.client.name, template="booking_links", kind="booking_links",
                         context={"name": first.client.name, "bookings": items})])
+
+
+def payment_declined(booking: Booking, *, message: str) -> None:
+    """To the booker: the card was declined; the time stays held until the hold runs out. Stripe's own short
+    reason is given (e.g. "Your card was declined."), nothing about the card."""
+    client = booking.participant("client")
+    context = _context(booking, client, None)
+    context["reason"] = message
+    context["held_until"] = when(booking.hold_expires_at, context["zone"]) if booking.hold_expires_at else None
+    context["resend_url"] = f"{current_app.config['BASE_URL']}/bookings/resend"
+    queue_emails([_to(client, "payment_declined", context, None)])  # one per decline: each event is applied once
+
+
+def late_payment_refunded(booking: Booking, *, amount: int, currency: str, reason: str) -> None:
+    """To the booker: the payment came after the hold ran out and the time was taken (or the booking had been
+    cancelled), so it is refunded in full."""
+    from practice.web.filters import money
+
+    client = booking.participant("client")
+    context = _context(booking, client, None)
+    context["amount"] = money(amount, currency)
+    context["taken"] = reason == "taken"
+    context["book_again_url"] = f"{current_app.config['BASE_URL']}/counselors/{booking.counselor.slug}"
+    queue_emails([_to(client, "payment_refunded", context, f"late-refund:{booking.id}")])

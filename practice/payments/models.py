@@ -60,6 +60,24 @@ class Payment(db.Model):
     booking: Mapped[Booking] = relationship()
     refunds: Mapped[list[Refund]] = relationship(back_populates="payment", order_by="Refund.id")
 
+    @property
+    def refundable(self) -> int:
+        """What is left to give back: paid, less what was refunded or is being refunded."""
+        if self.status not in (PaymentStatus.succeeded, PaymentStatus.partially_refunded):
+            return 0
+        pending = sum(r.amount for r in self.refunds if r.state == RefundState.pending)
+        return max(0, self.amount - self.amount_refunded - pending)
+
+    def note_refunded(self, total: int, *, now: datetime) -> None:
+        """Stripe says `total` of this payment has been refunded in all (a refund's answer, or charge.refunded,
+        in any order): never less than was known."""
+        self.amount_refunded = min(self.amount, max(self.amount_refunded, total))
+        if self.amount_refunded >= self.amount:
+            self.status = PaymentStatus.refunded
+        elif self.amount_refunded > 0:
+            self.status = PaymentStatus.partially_refunded
+        self.updated_at = now
+
 
 class RefundState(str, enum.Enum):
     pending = "pending"  # saved with its cause; Stripe has not been asked yet (or the ask failed: retried)

@@ -27,7 +27,7 @@ from localstripe import resources
 from localstripe.errors import UserError
 from localstripe.resources import Charge, Event, PaymentIntent, PaymentMethod, Refund
 from localstripe.server import app, get_post_data, json_response
-from localstripe.webhooks import schedule_webhook
+from localstripe.webhooks import register_webhook, schedule_webhook
 
 TEST_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0341"
@@ -115,6 +115,8 @@ async def _confirm_card_payment(request):
     except (UserError, AssertionError, TypeError, ValueError, KeyError):
         return json_response({"error": {"type": "card_error", "code": "incorrect_number",
                                         "message": "Your card details are incomplete or incorrect."}}, status=402)
+    if intent.latest_charge is not None and intent.latest_charge.status == "failed":
+        intent.latest_charge = None  # Stripe lets a declined PaymentIntent be confirmed again with a new card
     intent.payment_method = method.id
     try:
         intent._confirm(on_failure_now=intent._report_failure)
@@ -123,11 +125,19 @@ async def _confirm_card_payment(request):
     return json_response(intent._export())
 
 
+async def _preflight(request):
+    return web.Response()  # the browser asks first (a JSON POST from another origin); CORS headers are added
+
+
 app.router.add_get("/js.stripe.com/v3/practice/", _script)
 app.router.add_post("/_config/practice/confirm_card_payment/{id}", _confirm_card_payment)
+app.router.add_route("OPTIONS", "/_config/practice/confirm_card_payment/{id}", _preflight)
 
 
-def serve(port: int, host: str = "127.0.0.1") -> None:
+def serve(port: int, host: str = "127.0.0.1", *, webhook: str | None = None, secret: str | None = None) -> None:
+    """Serve on host:port until stopped; with `webhook`, send it every event, signed with `secret`."""
+    if webhook:
+        register_webhook("practice", webhook, secret, None)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -138,7 +148,10 @@ def serve(port: int, host: str = "127.0.0.1") -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8420)
-    serve(parser.parse_args().port)
+    parser.add_argument("--webhook", help="the app's webhook URL, e.g. http://127.0.0.1:5000/stripe/webhook")
+    parser.add_argument("--webhook-secret", default="whsec_demo", help="the secret events are signed with")
+    args = parser.parse_args()
+    serve(args.port, webhook=args.webhook, secret=args.webhook_secret)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 """The app's Stripe client, from STRIPE_SECRET_KEY and STRIPE_API_BASE (a local stand-in in tests and demos)."""
 from __future__ import annotations
 
+import requests
 import stripe
 from flask import Flask, current_app
+
+# Connecting, then waiting for an answer: a page that talks to Stripe must not hang for long.
+TIMEOUT_SECONDS = (5, 20)
 
 
 class PaymentsUnavailable(RuntimeError):
@@ -18,9 +22,21 @@ def client(app: Flask | None = None) -> stripe.StripeClient:
         if not key:
             raise PaymentsUnavailable("STRIPE_SECRET_KEY is not set")
         base = app.config.get("STRIPE_API_BASE") or None
+        # One session for every thread of the process (stripe's default keeps one per thread, which a threaded
+        # server leaves unclosed as its threads come and go); closed by close().
+        http = app.extensions["stripe_http"] = stripe.RequestsClient(session=requests.Session(),
+                                                                     timeout=TIMEOUT_SECONDS)
         found = app.extensions["stripe_client"] = stripe.StripeClient(
-            key, base_addresses={"api": base} if base else None, max_network_retries=2)
+            key, base_addresses={"api": base} if base else None, max_network_retries=2, http_client=http)
     return found
+
+
+def close(app: Flask) -> None:
+    """Close the client's connections (an app that is done with, e.g. at the end of a test)."""
+    app.extensions.pop("stripe_client", None)
+    http = app.extensions.pop("stripe_http", None)
+    if http is not None:
+        http.close()
 
 
 def configured(app: Flask | None = None) -> bool:

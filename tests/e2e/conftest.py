@@ -15,7 +15,8 @@ from werkzeug.serving import make_server
 
 from practice import create_app
 from practice.database import dispose_engines
-from tests.conftest import _base_config
+from practice.payments.stripe_api import close as close_stripe
+from tests.conftest import STRIPE_TEST_KEYS, _base_config, send_webhooks_to, stripe_config
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 # Chromium in this sandbox: no GPU, no sandbox as root, and no background calls to the closed network.
@@ -27,12 +28,13 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def live_app(tmp_path_factory, sqlite_template):
+def live_app(tmp_path_factory, sqlite_template, stripe_standin):
     tmp = tmp_path_factory.mktemp("live")
     db_path = tmp / "live.sqlite3"
     shutil.copyfile(sqlite_template, db_path)
     config = _base_config(tmp, f"sqlite:///{db_path}")
     config["TESTING"] = False  # behave as served, with real error pages
+    config.update(stripe_config(stripe_standin))  # paid sessions are paid at the local Stripe stand-in
     app = create_app(config)
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
@@ -40,15 +42,17 @@ def live_app(tmp_path_factory, sqlite_template):
 
 
 @pytest.fixture(scope="session")
-def live_server(live_app):
+def live_server(live_app, stripe_standin):
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
     live_app.config["BASE_URL"] = base
+    send_webhooks_to(stripe_standin, base, STRIPE_TEST_KEYS["STRIPE_WEBHOOK_SECRET"], name="practice-e2e")
     yield base
     server.shutdown()
     dispose_engines(live_app)
+    close_stripe(live_app)
 
 
 @pytest.fixture(scope="session")

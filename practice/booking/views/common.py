@@ -124,7 +124,9 @@ limited = limiter.limit(rate_limit, key_func=client_address)
 
 
 @bp.context_processor
-def _page_helpers():
+def page_helpers():
+    """What every booking page's templates use; other blueprints whose pages extend booking/_page.html (paying)
+    register it too."""
     return {
         "embed": in_embed(), "burl": booking_url, "zone_label": display.zone_label, "clock": display.clock,
         "long_date": display.long_date, "when": display.when, "span": display.span, "url_start": display.url_start,

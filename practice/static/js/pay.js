@@ -41,6 +41,11 @@
         }
         progress.textContent = "Payment received. Confirming your booking…";
         waitForConfirmation(30);
+      })
+      .catch(function () {
+        progress.textContent = "";
+        message.textContent = "We couldn't reach the payment service. Please check your connection and try again.";
+        button.disabled = false;
       });
   });
 }());
