@@ -15,7 +15,7 @@ from practice.api import schemas
 
 OPENAPI_VERSION = "3.0.3"
 # Blueprints under /api/v1 whose documented views make up the API.
-API_BLUEPRINTS = ("api", "scheduling_api", "booking_api", "intake_api")
+API_BLUEPRINTS = ("api", "scheduling_api", "booking_api", "intake_api", "payments_api")
 API_VERSION = "1.0.0"
 _CACHE_KEY = "practice.openapi"
 

@@ -97,6 +97,13 @@ class PaymentOut(Schema):
     failure_message = fields.String(metadata={"description": "Why the last payment attempt was declined."})
 
 
+class RefundOut(Schema):
+    amount = fields.Integer(required=True, metadata={"description": "Minor units (cents) given back."})
+    currency = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "description": "pending, succeeded, failed (the practice makes it by hand) or none (the policy keeps it all)."})
+
+
 class BookingOut(Schema):
     id = fields.String(required=True)
     status = fields.String(required=True, metadata={
@@ -115,6 +122,8 @@ class BookingOut(Schema):
     may_change = fields.Boolean(metadata={"description": "Whether this link may reschedule or cancel."})
     free_change_until = fields.String(allow_none=True, metadata={
         "description": "Until when cancelling or rescheduling is free under the practice's policy."})
+    refund = fields.Nested(RefundOut, metadata={
+        "description": "A cancelled paid booking: what is being given back under the cancellation policy."})
 
 
 def flatten(messages: dict, prefix: str = "") -> dict[str, list[str]]:

@@ -171,3 +171,12 @@ def test_audit_records_the_payment_without_health_information(client, counselor,
     events = {e.action: e for e in db.session.scalars(select(AuditEvent))}
     assert events["payment.succeeded"].detail == {"amount": 7500, "currency": "USD", "booking": "confirmed"}
     assert events["booking.confirm"].detail == {"by": "payment", "late": False}
+
+
+def test_the_openapi_document_describes_paying(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "post" in spec["paths"]["/api/v1/bookings/{booking_id}/payment"]
+    payment = spec["components"]["schemas"]["PaymentOut"]["properties"]
+    assert {"required", "status", "amount", "currency", "client_secret", "publishable_key"} <= set(payment)
+    for status in ("not_required", "awaiting", "succeeded", "failed", "refunded", "partially_refunded"):
+        assert status in payment["status"]["description"]
