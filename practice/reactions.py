@@ -67,7 +67,7 @@ def _show_the_payment(booking, *, role, now, may_start=False, **_):
 
 @payment_failed.connect
 def _tell_of_the_declined_payment(booking, *, message, now, **_):
-    booking_mail.payment_declined(booking, message=message)
+    booking_mail.payment_declined(booking, message=message, now=now)
 
 
 @late_payment_refused.connect

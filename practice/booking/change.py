@@ -193,8 +193,10 @@ def confirm_paid(booking_id: uuid.UUID, *, now: datetime) -> str:
     if current.status == BookingStatus.cancelled and not released:
         return "cancelled"
     late = released or (current.status == BookingStatus.held and current.hold_expires_at <= now)
-    if late:
-        if current.starts_at <= now:
+    if late:  # its time was given up: take it again only if it is still offered, as a new booking would
+        if current.starts_at <= now or not is_free(
+                current.counselor, current.service, current.starts_at, now=now, exclude_booking=current.id,
+                policy=db.session.get(SchedulingPolicy, counselor_id)):
             return "taken"
         try:
             claim(counselor_id, current.starts_at, current.blocked_until, now=now, moving=current.id)

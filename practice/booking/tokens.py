@@ -15,6 +15,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def looks_like_token(token: str | None) -> bool:
+def looks_like_token(token: object) -> bool:
     """Cheap shape check before touching the database (URL-safe base64 of TOKEN_BYTES bytes)."""
-    return bool(token) and len(token) == 32 and all(c.isalnum() or c in "-_" for c in token)
+    return isinstance(token, str) and len(token) == 32 and all(c.isalnum() or c in "-_" for c in token)

@@ -85,13 +85,14 @@ def links_resent(email: str, links: list[tuple[Participant, str]]) -> None:
                         context={"name": first.client.name, "bookings": items})])
 
 
-def payment_declined(booking: Booking, *, message: str) -> None:
+def payment_declined(booking: Booking, *, message: str, now: datetime) -> None:
     """To the booker: the card was declined; the time stays held until the hold runs out. Stripe's own short
     reason is given (e.g. "Your card was declined."), nothing about the card."""
     client = booking.participant("client")
     context = _context(booking, client, None)
     context["reason"] = message
-    context["held_until"] = when(booking.hold_expires_at, context["zone"]) if booking.hold_expires_at else None
+    holds = booking.hold_expires_at is not None and booking.hold_expires_at > now
+    context["held_until"] = when(booking.hold_expires_at, context["zone"]) if holds else None
     context["resend_url"] = f"{current_app.config['BASE_URL']}/bookings/resend"
     queue_emails([_to(client, "payment_declined", context, None)])  # one per decline: each event is applied once
 

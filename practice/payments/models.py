@@ -11,7 +11,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Uuid
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Uuid, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.booking.models import Booking
@@ -59,6 +59,15 @@ class Payment(db.Model):
 
     booking: Mapped[Booking] = relationship()
     refunds: Mapped[list[Refund]] = relationship(back_populates="payment", order_by="Refund.id")
+
+    @classmethod
+    def of_booking(cls, booking_id: uuid.UUID, *, for_update: bool = False) -> Payment | None:
+        """The booking's payment, if it has one. for_update: read afresh and locked until the transaction ends
+        (PostgreSQL; on SQLite a writer already holds the database's write lock)."""
+        query = select(cls).where(cls.booking_id == booking_id)
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return db.session.scalar(query)
 
     @property
     def refundable(self) -> int:

@@ -53,7 +53,7 @@ def terms_for_booking(booking: Booking, zone: str, *, now: datetime | None = Non
     """What cancelling this booking now or later gives back: from its payment when it has been paid (less
     what was refunded or is being refunded), else from its price. None for a free session, or when nothing is
     left to refund."""
-    payment = db.session.scalar(select(Payment).where(Payment.booking_id == booking.id))
+    payment = Payment.of_booking(booking.id)
     if payment is not None and payment.status in PAID:
         paid, already, currency = payment.amount, payment.amount - payment.refundable, payment.currency
     else:
@@ -87,7 +87,7 @@ class CancellationRefund:
 def refund_on_cancellation(booking: Booking) -> CancellationRefund | None:
     """The refund its cancellation started, or "none" when it was paid and the policy kept what was left; None
     when nothing was paid (or all of it was refunded before)."""
-    payment = db.session.scalar(select(Payment).where(Payment.booking_id == booking.id))
+    payment = Payment.of_booking(booking.id)
     if payment is None or payment.status not in PAID:
         return None
     # A payment that arrived after its booking was cancelled is refunded in full by the webhook ("late_payment").

@@ -58,15 +58,9 @@ class RefundRefused(ValueError):
         self.field = field
 
 
-def payment_for_booking(booking_id: uuid.UUID) -> Payment | None:
-    return db.session.scalar(select(Payment).where(Payment.booking_id == booking_id))
-
-
-def _locked_payment(booking_id: uuid.UUID) -> Payment | None:
-    """The booking's payment, read afresh and locked until the transaction ends (PostgreSQL; SQLite's writer
-    already holds the database's write lock), so two refunds can't both take what is left."""
-    return db.session.scalar(select(Payment).where(Payment.booking_id == booking_id).with_for_update()
-                             .execution_options(populate_existing=True))
+def send_after_commit(refund: Refund) -> None:
+    """Send this refund (added to the session, flushed) to Stripe once its transaction commits."""
+    _SENDS.add(db.session, refund.id)
 
 
 # --- refunds by the cancellation policy -------------------------------------------------------------------
@@ -74,7 +68,7 @@ def _locked_payment(booking_id: uuid.UUID) -> Payment | None:
 def refund_for_cancellation(booking: Booking, *, now: datetime) -> Refund | None:
     """Inside the cancel's own transaction (booking_cancelled): a paid booking's refund by the practice's
     policy when its client cancelled, in full when the practice did. None when nothing is to be refunded."""
-    payment = _locked_payment(booking.id)
+    payment = Payment.of_booking(booking.id, for_update=True)  # two refunds never both take what is left
     if payment is None or payment.status not in REFUNDABLE:
         return None
     paid, left = payment.amount, payment.refundable
@@ -97,7 +91,7 @@ def refund_for_cancellation(booking: Booking, *, now: datetime) -> Refund | None
     audit.record("payment.refund", record_type="booking", record_id=booking.id,
                  detail={"kind": "cancellation", "refund": refund.id, "amount": amount,
                          "currency": payment.currency})
-    _SENDS.add(db.session, refund.id)
+    send_after_commit(refund)
     return refund
 
 
@@ -113,7 +107,7 @@ def staff_refund(booking_id: uuid.UUID, *, amount: int | None, reason: str, acto
         raise RefundRefused("Keep the reason under 500 characters.", field="reason")
     begin_write(db.session)
     try:
-        payment = _locked_payment(booking_id)
+        payment = Payment.of_booking(booking_id, for_update=True)
         left = payment.refundable if payment is not None else 0
         if left == 0:
             raise RefundRefused("There is nothing left to refund on this payment.")
@@ -131,7 +125,7 @@ def staff_refund(booking_id: uuid.UUID, *, amount: int | None, reason: str, acto
         audit.record("payment.refund", record_type="booking", record_id=booking_id, actor=actor,
                      detail={"kind": "staff", "refund": refund.id, "amount": amount, "currency": payment.currency,
                              "reason": reason})
-        _SENDS.add(db.session, refund.id)
+        send_after_commit(refund)
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -16,6 +16,7 @@ from practice.booking.models import Booking
 from practice.core.money import AmountInvalid, as_dollars, parse_amount
 from practice.extensions import db
 from practice.payments import refunds
+from practice.payments.models import Payment
 from practice.web.filters import money
 
 bp = Blueprint("payments_staff", __name__)
@@ -34,7 +35,7 @@ class RefundForm(FlaskForm):
 @staff("admin", "frontdesk")
 def refund(booking_id: str):
     booking = _booking(booking_id)
-    payment = refunds.payment_for_booking(booking.id)
+    payment = Payment.of_booking(booking.id)
     form = RefundForm()
     status = 200
     if payment is None and form.is_submitted():

@@ -18,7 +18,7 @@ from practice.booking.models import BookingStatus
 from practice.booking.views.common import page_helpers
 from practice.extensions import limiter
 from practice.payments import service
-from practice.payments.models import PaymentStatus
+from practice.payments.models import Payment, PaymentStatus
 from practice.payments.stripe_api import PaymentsUnavailable, configured
 
 bp = Blueprint("payments", __name__)
@@ -60,9 +60,8 @@ def payment_panel(booking, role: str) -> dict | None:
     if booking.service.price == 0:
         return None
     now = clock.now()
-    payment = service.payment_of(booking.id)
-    held = booking.status == BookingStatus.held and booking.hold_expires_at is not None and \
-        booking.hold_expires_at > now
+    payment = Payment.of_booking(booking.id)
+    held = service.awaiting_payment(booking, now)
     return {
         "payment": payment,
         "status": payment.status.value if payment else PaymentStatus.awaiting.value,
@@ -70,7 +69,9 @@ def payment_panel(booking, role: str) -> dict | None:
         "currency": payment.currency if payment else booking.service.currency,
         "may_pay": held and role == "client" and configured(),
         "unavailable": held and not configured(),
-        "failure": payment.failure_message if payment and payment.status == PaymentStatus.failed else None,
+        # The booker's card is the booker's business: a partner's page never says why it was declined.
+        "failure": payment.failure_message if payment and payment.status == PaymentStatus.failed and
+        role == "client" else None,
     }
 
 

@@ -180,3 +180,35 @@ def test_the_openapi_document_describes_paying(client):
     assert {"required", "status", "amount", "currency", "client_secret", "publishable_key"} <= set(payment)
     for status in ("not_required", "awaiting", "succeeded", "failed", "refunded", "partially_refunded"):
         assert status in payment["status"]["description"]
+
+
+def test_only_the_booker_pays_and_only_the_booker_hears_why_a_card_was_declined(client, counselor, webhooks,
+                                                                                 stripe_standin):
+    body = client.post("/api/v1/bookings", json=booking_body(MON_10)).get_json()
+    booking_id = uuid.UUID(body["id"])
+    from practice.booking.change import issue_link
+    from practice.booking.models import Participant
+
+    partner = db.session.scalar(select(Participant).where(Participant.booking_id == booking_id,
+                                                          Participant.role == "partner"))
+    partner_token = issue_link(partner, now=NOW)
+    db.session.commit()
+    refused = client.post(f"/api/v1/bookings/{body['id']}/payment", json={"token": partner_token})
+    assert refused.status_code == 409 and "Only the person who made the booking pays" in refused.get_json()["message"]
+    for odd in (12345, ["x"] * 32, None):  # not a token at all: the link opens nothing, never a 500
+        assert client.post(f"/api/v1/bookings/{body['id']}/payment", json={"token": odd}).status_code == 404
+
+    pay_at_standin(stripe_standin, body["payment"]["client_secret"], card=DECLINED_CARD)
+
+    def failed():
+        db.session.rollback()
+        return db.session.scalar(select(Payment.status)) == PaymentStatus.failed
+
+    assert wait_for(failed)
+    as_partner = client.get(f"/api/v1/bookings/{body['id']}?token={partner_token}").get_json()["payment"]
+    assert as_partner["status"] == "failed"
+    assert "failure_message" not in as_partner and as_partner["client_secret"] is None
+    partner_page = client.get(f"/bookings/{body['id']}?token={partner_token}").get_data(as_text=True)
+    assert "didn't go through" not in partner_page
+    booker = client.get(body["manage_url"].replace("http://practice.test", "")).get_data(as_text=True)
+    assert "Your last payment attempt didn't go through" in booker

@@ -27,7 +27,7 @@ MON_10 = "2026-12-07T10:00:00-05:00"
 
 @pytest.fixture
 def app_config(app_config, stripe_standin):
-    return {**app_config, **stripe_config(stripe_standin)}
+    return {**app_config, **stripe_config(stripe_standin), "MAIL_DELIVERY": "inline"}
 
 
 @pytest.fixture(autouse=True)
@@ -147,3 +147,19 @@ def test_a_payment_for_a_time_taken_meanwhile_is_refunded_in_full_and_the_client
     notice = rendered(message)
     assert message.to_email == "robin@example.org"
     assert "someone else had booked it" in notice.text and "$75" in notice.text
+
+
+def test_a_late_payment_for_time_the_counselor_has_since_taken_off_is_refunded(client, paid, counselor,
+                                                                               frozen_clock):
+    from practice.scheduling.models import TimeOff
+
+    body, intent = paid
+    frozen_clock["now"] = NOW + timedelta(minutes=30)
+    booking_service.release_expired_holds(now=frozen_clock["now"])
+    start = datetime.fromisoformat(MON_10)
+    db.session.add(TimeOff(counselor_id=counselor.id, starts_at=start - timedelta(hours=1),
+                           ends_at=start + timedelta(hours=3)))
+    db.session.commit()
+    assert post(client, event("payment_intent.succeeded", intent, event_id="evt_off")).status_code == 200
+    assert booking_status(body["id"]) == BookingStatus.cancelled
+    assert db.session.scalar(select(Refund.kind)) == "late_payment"
