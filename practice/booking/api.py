@@ -1,7 +1,6 @@
 """Bookings over the JSON API: create, read with a link's token, reschedule, cancel."""
 from __future__ import annotations
 
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, request
@@ -63,8 +62,7 @@ def booking_json(booking, *, role: str | None = None, tokens: dict[str, str] | N
             if booking.hold_expires_at and booking.status == BookingStatus.held else None,
         },
         "intake_urls": {"client": intake_urls["client"]} if intake_urls and "client" in intake_urls else {},
-        "free_change_until": (booking.starts_at - timedelta(
-            hours=current_app.config["CANCELLATION_NOTICE_HOURS"])).astimezone(tz).isoformat(),
+        "free_change_until": service.free_change_until(booking).astimezone(tz).isoformat(),
     }
     if role is not None:
         body["role"] = role

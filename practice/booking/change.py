@@ -77,8 +77,13 @@ def _require_change_allowed(access: LinkAccess, *, now: datetime) -> None:
                             "kept. You're welcome to book again.")
 
 
+def free_change_until(booking: Booking) -> datetime:
+    """The last moment the booking can be changed or cancelled for free: CANCELLATION_NOTICE_HOURS before it."""
+    return booking.starts_at - timedelta(hours=current_app.config["CANCELLATION_NOTICE_HOURS"])
+
+
 def within_free_change_window(booking: Booking, *, now: datetime) -> bool:
-    return booking.starts_at - now >= timedelta(hours=current_app.config["CANCELLATION_NOTICE_HOURS"])
+    return now <= free_change_until(booking)
 
 
 def revoke_links(participant: Participant, *, now: datetime, reason: str) -> None:

@@ -9,7 +9,8 @@ never an error page. Other domains act on what happens here through booking.sign
     links    manage_url(), request_links() and resend_links() ("resend my link")
 """
 from practice.booking.change import (  # noqa: F401
-    LinkAccess, cancel, confirm_paid, open_link, release_expired_holds, reschedule, within_free_change_window,
+    LinkAccess, cancel, confirm_paid, free_change_until, open_link, release_expired_holds, reschedule,
+    within_free_change_window,
 )
 from practice.booking.create import (  # noqa: F401
     BookingCreated, BookingRequest, PersonIn, book, licensed_alternatives,

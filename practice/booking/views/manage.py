@@ -6,9 +6,9 @@ checks the link again before it acts.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import current_app, redirect, render_template, request
+from flask import redirect, render_template, request
 
 from practice import clock
 from practice.access import public
@@ -50,7 +50,7 @@ def _manage_page(access: service.LinkAccess, token: str, *, now: datetime, cance
         may_change=refusal is None and not hold_ran_out, refusal=refusal, cancel_form=cancel_form,
         hold_ends=None if hold_ran_out else hold_ends, hold_ran_out=hold_ran_out,
         seconds_left=int((hold_ends - now).total_seconds()) if hold_ends and not hold_ran_out else 0,
-        free_until=booking.starts_at - timedelta(hours=current_app.config["CANCELLATION_NOTICE_HOURS"]),
+        free_until=service.free_change_until(booking),
         free_change=service.within_free_change_window(booking, now=now), just_booked=just_booked,
         status_label="Released: the hold ran out" if hold_ran_out else STATUS_TEXT[booking.status],
         notice=notice, problem=problem, client=booking.participant("client"), partner=booking.participant("partner"),
