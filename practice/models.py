@@ -9,3 +9,4 @@ from practice.scheduling.models import (  # noqa: F401
 from practice.notify.models import OutboxMessage  # noqa: F401
 from practice.intake.models import Intake, RoutingDecision, SelfBookingBlock  # noqa: F401
 from practice.payments.models import GoodFaithEstimate, Payment, ProcessedStripeEvent, Refund  # noqa: F401
+from practice.calendar.models import CalDAVConnection, CalDAVEvent, CounselorFeed, SessionReminder  # noqa: F401

@@ -28,6 +28,8 @@ class Counselor(db.Model):
     accepts_couples: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     npi: Mapped[str] = mapped_column(String(10), default="")  # National Provider Identifier (good-faith estimates)
+    # Where sessions happen, as invites say: a telehealth link, else the practice's address.
+    telehealth_url: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
 

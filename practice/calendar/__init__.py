@@ -1,0 +1,2 @@
+"""Calendars: each person's invite for a booking (iCalendar, iTIP/iMIP), session reminders, a counselor's private
+subscription feed of their sessions, and pushing sessions to a counselor's own CalDAV calendar."""
