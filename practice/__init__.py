@@ -101,7 +101,9 @@ def _register_blueprints(app: Flask) -> None:
     from practice.booking.api import register_error_handlers as booking_errors
     from practice.booking.views import bp as booking_bp
     from practice.intake import register as register_intake
+    from practice.notify.staff_views import bp as notify_staff_bp
     from practice.payments import register as register_payments
+    from practice.calendar import register as register_calendar
     from practice.auth.views import bp as auth_bp
     from practice.counselors.views import bp as counselors_bp
     from practice.scheduling.api import bp as scheduling_api_bp
@@ -109,11 +111,14 @@ def _register_blueprints(app: Flask) -> None:
     from practice.web.views import bp as web_bp
 
     for bp in (web_bp, auth_bp, counselors_bp, scheduling_bp, booking_bp, api_bp, scheduling_api_bp,
-               booking_api_bp):
+               booking_api_bp, notify_staff_bp):
         app.register_blueprint(bp)
+    from practice.calendar.subscriptions import register as register_subscriptions
+    register_subscriptions(app)  # the counselor's private feed and CalDAV calendar
     booking_errors(app)
     register_intake(app)  # intake pages, their staff pages, the intake API and `flask rotate-keys`
     register_payments(app)  # paying, the Stripe webhook, estimates, refunds
+    register_calendar(app)  # each person's invite.ics
     csrf.exempt(api_bp)
     csrf.exempt(scheduling_api_bp)
     csrf.exempt(booking_api_bp)  # the JSON API takes no cookies for its writes; tokens travel in the body
