@@ -14,3 +14,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(intake_group)
     from practice.demo import seed_demo_command; app.cli.add_command(seed_demo_command)
     from practice.payments.cli import payments_group; app.cli.add_command(payments_group)  # reconcile
+    from practice.calendar.cli import feed_url_command; app.cli.add_command(feed_url_command)  # a counselor's feed

@@ -99,3 +99,16 @@ def _show_the_refund(booking, **_):
     if booking.status == BookingStatus.cancelled:
         return payment_policy.refund_json(booking)
     return None
+
+
+# A counselor's CalDAV calendar (practice.calendar.caldav_sync): a change only marks the session due; the worker
+# talks to the calendar server afterwards, and finds newly booked sessions by itself (no receiver on
+# booking_created, whose statements are counted).
+from practice.calendar import caldav_sync  # noqa: E402
+
+
+@booking_confirmed.connect
+@booking_rescheduled.connect
+@booking_cancelled.connect
+def _push_the_change(booking, *, now, **_):
+    caldav_sync.mark_due(booking, now=now)

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 def jobs() -> dict[str, Callable]:
     from practice.booking.service import process_link_requests, release_expired_holds
+    from practice.calendar.caldav_sync import push_due_events
     from practice.jobs import run_queued_jobs
     from practice.notify.delivery import deliver_due
     from practice.payments.refunds import send_due_refunds
@@ -34,6 +35,7 @@ def jobs() -> dict[str, Callable]:
         "send requested links": process_link_requests,  # "resend my link" requests nothing else handled yet
         "deliver email": deliver_due,  # the sweep: whatever the queue or a thread did not send
         "send refunds": send_due_refunds,  # refunds still pending: never sent, or waiting to be tried again
+        "push to calendars": push_due_events,  # sessions to counselors' CalDAV calendars, retried after failures
     }
 
 

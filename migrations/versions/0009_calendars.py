@@ -1,4 +1,5 @@
-"""calendars: counselor feeds, CalDAV connections and events, session reminders, a counselor's telehealth link
+"""calendars: counselor feeds, CalDAV connections and events, session reminders, a counselor's telehealth link;
+payments: the cancellation policy a payment was made under, a staff refund's one-time key
 
 Revision ID: 0009
 Revises: 0008
@@ -74,9 +75,22 @@ def upgrade():
     with op.batch_alter_table('counselor', schema=None) as batch_op:
         batch_op.add_column(sa.Column('telehealth_url', sa.String(length=500), nullable=False, server_default=''))
 
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cancellation_policy', sa.JSON(), nullable=True))
+
+    with op.batch_alter_table('refund', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('request_key', sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_refund_request_key'), ['request_key'])
 
 
 def downgrade():
+    with op.batch_alter_table('refund', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_refund_request_key'), type_='unique')
+        batch_op.drop_column('request_key')
+
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.drop_column('cancellation_policy')
+
     with op.batch_alter_table('counselor', schema=None) as batch_op:
         batch_op.drop_column('telehealth_url')
 

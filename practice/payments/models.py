@@ -11,7 +11,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Uuid, select
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, String, Uuid, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.booking.models import Booking
@@ -51,6 +51,9 @@ class Payment(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"))
     amount_refunded: Mapped[int] = mapped_column(Integer, default=0)
+    # The cancellation policy as it stood when the client chose to pay ({"notice_hours", "kind", "fee",
+    # "percent"}): a later change of the practice's settings does not change what this client was promised.
+    cancellation_policy: Mapped[dict | None] = mapped_column(JSON)
     # Stripe's words for the last decline ("Your card was declined."): shown to the client, nothing else.
     failure_message: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=now)
@@ -115,6 +118,8 @@ class Refund(db.Model):
     stripe_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     failure: Mapped[str | None] = mapped_column(String(300))
+    # A staff form's one-time key: the same form sent twice (a double click) makes one refund.
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
     completed_at: Mapped[datetime | None]
 

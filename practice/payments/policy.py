@@ -33,6 +33,22 @@ def practice_policy(settings: PracticeSettings | None = None) -> CancellationPol
                               percent=settings.late_cancel_percent)
 
 
+def snapshot(policy: CancellationPolicy) -> dict:
+    """The policy as kept with a payment (Payment.cancellation_policy)."""
+    return {"notice_hours": policy.notice / timedelta(hours=1), "kind": policy.kind, "fee": policy.fee,
+            "percent": policy.percent}
+
+
+def policy_of(payment: Payment | None) -> CancellationPolicy:
+    """The policy a payment was made under (what the client was shown before paying); the practice's current
+    one for a payment made before policies were kept, or no payment yet."""
+    kept = payment.cancellation_policy if payment is not None else None
+    if not kept:
+        return practice_policy()
+    return CancellationPolicy(notice=timedelta(hours=kept["notice_hours"]), kind=kept["kind"], fee=kept["fee"],
+                              percent=kept["percent"])
+
+
 @dataclass(frozen=True)
 class ShownTerms:
     """A booking's (or a price's) terms with the sentence that says them to the client."""
@@ -60,7 +76,7 @@ def terms_for_booking(booking: Booking, zone: str, *, now: datetime | None = Non
         paid, already, currency = booking.service.price, 0, booking.service.currency
     if paid <= 0:
         return None
-    shown = _shown(terms(paid, already, starts_at=booking.starts_at, policy=practice_policy()), currency, zone,
+    shown = _shown(terms(paid, already, starts_at=booking.starts_at, policy=policy_of(payment)), currency, zone,
                    now=now)
     return shown if shown.text else None
 

@@ -34,7 +34,7 @@ from practice.database import begin_write
 from practice.extensions import db
 from practice.jobs import AfterCommit
 from practice.payments.models import Payment, PaymentStatus, Refund, RefundState
-from practice.payments.policy import practice_policy
+from practice.payments.policy import policy_of
 from practice.payments.stripe_api import client, configured
 from practice.web.filters import money
 
@@ -73,7 +73,7 @@ def refund_for_cancellation(booking: Booking, *, now: datetime) -> Refund | None
         return None
     paid, left = payment.amount, payment.refundable
     if booking.cancelled_by == "client":
-        policy = practice_policy()
+        policy = policy_of(payment)  # what the client was promised when they paid
         amount = refund_on_cancel(paid, paid - left, starts_at=booking.starts_at, now=now, policy=policy)
         early = now <= booking.starts_at - policy.notice
         reason = (f"Cancelled by the client at least {notice_text(policy.notice)} ahead: refunded in full."
@@ -97,9 +97,11 @@ def refund_for_cancellation(booking: Booking, *, now: datetime) -> Refund | None
 
 # --- refunds by staff -------------------------------------------------------------------------------------
 
-def staff_refund(booking_id: uuid.UUID, *, amount: int | None, reason: str, actor, now: datetime) -> Refund:
+def staff_refund(booking_id: uuid.UUID, *, amount: int | None, reason: str, actor, now: datetime,
+                 request_key: str | None = None) -> Refund:
     """Refund `amount` (None: all that is left) of the booking's payment, for `reason`, and commit. Refuses
-    (RefundRefused) no reason, nothing left, or more than is left."""
+    (RefundRefused) no reason, nothing left, or more than is left. `request_key`: the form's one-time key; a
+    request with a key already used returns the refund it made (a double click refunds once)."""
     reason = (reason or "").strip()
     if not reason:
         raise RefundRefused("Say why this refund is being made.", field="reason")
@@ -108,6 +110,11 @@ def staff_refund(booking_id: uuid.UUID, *, amount: int | None, reason: str, acto
     begin_write(db.session)
     try:
         payment = Payment.of_booking(booking_id, for_update=True)
+        if request_key:
+            made = db.session.scalar(select(Refund).where(Refund.request_key == request_key))
+            if made is not None and payment is not None and made.payment_id == payment.id:
+                db.session.rollback()
+                return made
         left = payment.refundable if payment is not None else 0
         if left == 0:
             raise RefundRefused("There is nothing left to refund on this payment.")
@@ -119,7 +126,7 @@ def staff_refund(booking_id: uuid.UUID, *, amount: int | None, reason: str, acto
                                 "payment once earlier refunds are taken off.")
         who = f"{actor.name} ({actor.email})" if hasattr(actor, "email") else str(actor)
         refund = Refund(payment=payment, amount=amount, kind="staff", reason=reason, requested_by=who[:300],
-                        state=RefundState.pending, attempts=0, created_at=now)
+                        state=RefundState.pending, attempts=0, created_at=now, request_key=request_key or None)
         db.session.add(refund)
         db.session.flush()
         audit.record("payment.refund", record_type="booking", record_id=booking_id, actor=actor,

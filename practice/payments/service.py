@@ -30,6 +30,7 @@ from practice.database import begin_write
 from practice.extensions import db
 from practice.payments import refunds
 from practice.payments.models import Payment, PaymentStatus, ProcessedStripeEvent, Refund, RefundState
+from practice.payments.policy import practice_policy, snapshot
 from practice.payments.signals import late_payment_refused, payment_failed
 from practice.payments.stripe_api import PaymentsUnavailable, client, configured
 
@@ -59,6 +60,7 @@ def start_payment(booking_id: uuid.UUID, *, now: datetime) -> Payment:
     booking = db.session.get(Booking, booking_id)
     amount, currency = booking.service.price, booking.service.currency
     practice_name = PracticeSettings.current().practice_name
+    terms_promised = snapshot(practice_policy())  # as shown on the page the client paid from
     # No transaction stays open while Stripe answers: SQLite would refuse the write after it if anyone else had
     # written meanwhile, and PostgreSQL would keep a connection idle in a transaction.
     db.session.rollback()
@@ -74,8 +76,9 @@ def start_payment(booking_id: uuid.UUID, *, now: datetime) -> Payment:
         log.warning("could not start the payment of booking %s: %s", booking_id, type(exc).__name__)
         raise PaymentError(str(exc.user_message or "The payment service did not answer.")) from None
     begin_write(db.session)
-    payment = Payment.of_booking(booking_id) or Payment(booking_id=booking_id, amount=amount, currency=currency,
-                                                status=PaymentStatus.awaiting, amount_refunded=0, created_at=now)
+    payment = Payment.of_booking(booking_id) or Payment(
+        booking_id=booking_id, amount=amount, currency=currency, status=PaymentStatus.awaiting, amount_refunded=0,
+        created_at=now, cancellation_policy=terms_promised)
     if payment.stripe_payment_intent_id is None:
         payment.stripe_payment_intent_id, payment.client_secret = intent.id, intent.client_secret
         payment.updated_at = now
@@ -201,7 +204,8 @@ def _payment_for(booking_id: uuid.UUID | None, intent_id: str, *, intent: dict |
     if intent is None:
         return None
     payment = Payment(booking_id=booking_id, stripe_payment_intent_id=intent_id, amount=int(intent["amount"]),
-                      currency=str(intent["currency"]).upper(), status=PaymentStatus.awaiting, amount_refunded=0)
+                      currency=str(intent["currency"]).upper(), status=PaymentStatus.awaiting, amount_refunded=0,
+                      cancellation_policy=snapshot(practice_policy()))
     db.session.add(payment)
     return payment
 

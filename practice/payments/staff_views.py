@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from practice import clock
@@ -29,6 +29,8 @@ class RefundForm(FlaskForm):
                          render_kw={"inputmode": "decimal", "autocomplete": "off"})
     reason = TextAreaField("Why", validators=[DataRequired("Say why this refund is being made."), Length(max=500)],
                            render_kw={"rows": 3})
+    # One per form shown: sending the same form twice (a double click, a reload) makes one refund.
+    request_key = HiddenField(default=lambda: uuid.uuid4().hex, validators=[Length(max=64)])
 
 
 @bp.route("/staff/bookings/<booking_id>/refund", methods=["GET", "POST"])
@@ -44,7 +46,8 @@ def refund(booking_id: str):
         try:
             amount = None if form.how_much.data == "all" else _amount(form.amount.data)
             made = refunds.staff_refund(booking.id, amount=amount, reason=form.reason.data,
-                                        actor=current_user._get_current_object(), now=clock.now())
+                                        actor=current_user._get_current_object(), now=clock.now(),
+                                        request_key=form.request_key.data)
         except refunds.RefundRefused as exc:
             getattr(form, exc.field).errors.append(str(exc))
         else:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from practice.audit.models import AuditEvent
 from practice.auth.models import PracticeSettings
 from practice.booking import service as booking_service
-from practice.booking.models import BookingStatus
+from practice.booking.models import Booking, BookingStatus
 from practice.extensions import db
 from practice.payments import refunds
 from practice.payments.models import Payment, PaymentStatus, Refund, RefundState
@@ -360,3 +360,42 @@ def test_a_refund_stripe_refuses_fails_and_staff_see_why(app, client, counselor,
     page = text_of(client.get(f"/staff/bookings/{booking.id}/refund"))
     assert "Failed" in page and "InvalidRequestError" in page
     assert "Left to refund $75 " in page  # a failed refund gives nothing back
+
+
+def test_the_same_staff_form_sent_twice_refunds_once(client, counselor, stripe_standin, frontdesk):
+    booking, _token, payment = paid_booking(stripe_standin)
+    url = f"/staff/bookings/{booking.id}/refund"
+    key = re.search(r'name="request_key"[^>]*value="(\w+)"', client.get(url).get_data(as_text=True)).group(1)
+    form = {"how_much": "part", "amount": "20.00", "reason": "Session started late", "request_key": key}
+    assert client.post(url, data=form).status_code == 302
+    assert client.post(url, data=form).status_code == 302  # a double click
+    assert [r.amount for r in saved_refunds()] == [2000]
+    assert [r.amount for r in refunds_at_stripe(payment)] == [2000]
+    fresh = re.search(r'name="request_key"[^>]*value="(\w+)"', client.get(url).get_data(as_text=True)).group(1)
+    assert fresh != key  # the next form is a new request
+    assert client.post(url, data={**form, "request_key": fresh}).status_code == 302
+    assert [r.amount for r in saved_refunds()] == [2000, 2000]
+
+
+def test_a_late_cancellation_keeps_to_the_policy_the_client_paid_under(client, counselor, stripe_standin, clock):
+    from practice.payments import service as payments
+
+    set_policy("fee_none")  # "cancel late and you're still refunded in full", as shown before paying
+    created = booking_service.book(booking_service.BookingRequest(
+        counselor="ana", service="couple-trial", start=MON_10, timezone="America/New_York",
+        client=booking_service.PersonIn(name="Robin Client", email="robin@example.org", state="NY"),
+        partner=booking_service.PersonIn(name="Sam Partner", email="sam@example.org")), now=NOW)
+    booking_id, token = created.booking.id, created.tokens["client"]
+    payment = payments.start_payment(booking_id, now=NOW)  # the client chooses to pay
+    assert payment.cancellation_policy == {"notice_hours": 24.0, "kind": "fee_none", "fee": 0, "percent": 0}
+    assert pay_at_standin(stripe_standin, payment.client_secret)[0] == 200
+    booking = db.session.get(Booking, booking_id)
+    payment.status, payment.succeeded_at = PaymentStatus.succeeded, NOW  # as the webhook records it
+    booking.status, booking.hold_expires_at, booking.confirmed_at = BookingStatus.confirmed, None, NOW
+    db.session.commit()
+    set_policy("no_refund")  # the practice changes its policy afterwards
+    clock["now"] = LATE
+
+    answer = client.post(f"/api/v1/bookings/{booking_id}/cancel", json={"token": token})
+    assert answer.get_json()["refund"] == {"amount": 7500, "currency": "USD", "status": "succeeded"}
+    assert [r.amount for r in refunds_at_stripe(db.session.get(Payment, payment.id))] == [7500]
