@@ -101,13 +101,11 @@ def _show_the_refund(booking, **_):
     return None
 
 
-# A counselor's CalDAV calendar (practice.calendar.caldav_sync): a change only marks the session due; the worker
-# talks to the calendar server afterwards, and finds newly booked sessions by itself (no receiver on
-# booking_created, whose statements are counted).
+# A counselor's CalDAV calendar (practice.calendar.caldav_sync): a change only marks the session's event due; the
+# worker talks to the calendar server afterwards, and finds newly confirmed sessions by itself.
 from practice.calendar import caldav_sync  # noqa: E402
 
 
-@booking_confirmed.connect
 @booking_rescheduled.connect
 @booking_cancelled.connect
 def _push_the_change(booking, *, now, **_):

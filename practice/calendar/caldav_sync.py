@@ -1,9 +1,10 @@
 """Pushing a counselor's sessions to their own CalDAV calendar (Nextcloud, Fastmail, iCloud, Radicale ...).
 
-No network call ever holds a booking's transaction open. A change to a session (confirmed after payment,
-moved, cancelled) marks its event as due in the booking's transaction (mark_due, from practice.reactions); new
-confirmed sessions, and those from before the calendar was connected, the worker finds by itself, which keeps
-the booking's own transaction at its fixed number of statements (tests/booking/test_writes.py). The worker's
+No network call ever holds a booking's transaction open. The worker finds confirmed sessions that have no event
+yet (new ones, and those from before the calendar was connected) by itself, which keeps a new booking's
+transaction at its fixed number of statements (tests/booking/test_writes.py); a change to a session (moved,
+cancelled) marks its event as due in the booking's transaction (mark_due, from practice.reactions), so it goes
+at once even after a failure's wait. The worker's
 job (push_due_events) then makes the calendar match the booking: creates the event, replaces it with a higher SEQUENCE when the session moves, deletes it when the
 session is cancelled. A failure is kept on the event and on the connection (the counselor's page shows it) and
 tried again later, waiting longer each time.
@@ -62,8 +63,7 @@ def connection_of(counselor: Counselor) -> CalDAVConnection | None:
 
 # --- connecting -----------------------------------------------------------------------------------------
 
-def connect(counselor: Counselor, *, url: str, username: str, password: str, actor, now: datetime
-            ) -> CalDAVConnection:
+def connect(counselor: Counselor, *, url: str, username: str, password: str, actor) -> CalDAVConnection:
     """Check that the calendar opens with these details, then keep them (the password encrypted). The worker
     then sends the counselor's upcoming confirmed sessions."""
     login = Login(_checked_url(url), username.strip(), password)
@@ -142,23 +142,12 @@ def _reason(exc: Exception) -> str:
 # --- marking sessions as due (inside the booking's transaction) -----------------------------------------
 
 def mark_due(booking: Booking, *, now: datetime) -> None:
-    """Ask the worker to bring this session's copy up to date, if its counselor has a CalDAV calendar."""
-    connection = db.session.scalar(select(CalDAVConnection).where(
-        CalDAVConnection.counselor_id == booking.counselor_id, CalDAVConnection.active.is_(True)))
-    if connection is not None:
-        _mark(connection, booking, now=now)
+    """Ask the worker to bring this session's copy up to date now, without the wait of an earlier failure.
 
-
-def _mark(connection: CalDAVConnection, booking: Booking, *, now: datetime) -> None:
-    event = db.session.scalar(select(CalDAVEvent).where(CalDAVEvent.connection_id == connection.id,
-                                                        CalDAVEvent.booking_id == booking.id))
-    if event is None:
-        if booking.status != BookingStatus.confirmed:
-            return  # never pushed, nothing to change there
-        db.session.add(CalDAVEvent(connection_id=connection.id, booking_id=booking.id, pushed_sequence=-1,
-                                   deleted=False, attempts=0, next_attempt_at=now))
-    else:
-        event.attempts, event.next_attempt_at = 0, now  # a fresh change starts without a backoff
+    Only events that exist are touched: new sessions are the worker's to adopt (adopt_new_sessions). An insert
+    here could collide with the worker's and fail the booking's own change."""
+    db.session.execute(update(CalDAVEvent).where(CalDAVEvent.booking_id == booking.id)
+                       .values(attempts=0, next_attempt_at=now))
 
 
 # --- the worker's job -----------------------------------------------------------------------------------
@@ -220,6 +209,9 @@ def _push_one(event_id: int, *, now: datetime) -> bool:
     if not claimed:
         return False
     event = db.session.get(CalDAVEvent, event_id)
+    if event is None:  # disconnected meanwhile
+        db.session.commit()
+        return False
     connection, booking = event.connection, event.booking
     login = Login(connection.url, connection.username, connection.password)
     remove = booking.status == BookingStatus.cancelled

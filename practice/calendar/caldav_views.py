@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-from practice import clock
 from practice.access import staff
 from practice.calendar import caldav_sync
 from practice.calendar.feed_views import own_calendar
@@ -35,8 +34,7 @@ def connect(slug: str):
     else:
         try:
             caldav_sync.connect(counselor, url=form.url.data, username=form.username.data,
-                                password=form.password.data, actor=current_user._get_current_object(),
-                                now=clock.now())
+                                password=form.password.data, actor=current_user._get_current_object())
         except caldav_sync.CalDAVInvalid as exc:
             flash(f"The calendar was not connected. {exc}", "error")
         else:
