@@ -18,9 +18,7 @@ from practice.notify.outbox import rendered
 from practice.payments.models import Payment, PaymentStatus, ProcessedStripeEvent
 from practice.payments.stripe_api import client as stripe_client
 from tests.conftest import STRIPE_TEST_KEYS, freeze_clock, send_webhooks_to, serve, stripe_config
-from tests.factories import make_counselor
 from tests.payments.helpers import DECLINED_CARD, booking_body, pay_at_standin, wait_for
-from tests.scheduling.helpers import give_hours
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 MON_10 = "2026-12-07T10:00:00-05:00"
@@ -34,13 +32,6 @@ def app_config(app_config, stripe_standin):
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
     return freeze_clock(monkeypatch, NOW)
-
-
-@pytest.fixture
-def counselor(app):
-    c = make_counselor(slug="ana", name="Ana Counselor", timezone="America/New_York", licenses=("NY",))
-    give_hours(c, {d: [("08:00", "20:00")] for d in range(7)})
-    return c
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ from practice.notify.outbox import rendered
 from practice.payments.models import Payment, PaymentStatus, ProcessedStripeEvent, Refund
 from practice.payments.stripe_api import client as stripe_client
 from tests.conftest import freeze_clock, stripe_config
-from tests.factories import make_counselor
 from tests.payments.helpers import booking_body, event, pay_at_standin, signed
-from tests.scheduling.helpers import add_booking, give_hours
+from tests.scheduling.helpers import add_booking
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 MON_10 = "2026-12-07T10:00:00-05:00"
@@ -33,13 +32,6 @@ def app_config(app_config, stripe_standin):
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
     return freeze_clock(monkeypatch, NOW)
-
-
-@pytest.fixture
-def counselor(app):
-    c = make_counselor(slug="ana", name="Ana Counselor", timezone="America/New_York", licenses=("NY",))
-    give_hours(c, {d: [("08:00", "20:00")] for d in range(7)})
-    return c
 
 
 @pytest.fixture
