@@ -31,6 +31,15 @@ def _int(value: str) -> int:
         raise ConfigError(f"expected a whole number, got {value!r}") from None
 
 
+def _quiet_hours(value: str) -> str:
+    from practice.core.reminders import QuietHours  # pure: no app is imported with it
+
+    try:
+        return str(QuietHours.parse(value))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -72,6 +81,8 @@ ENVIRONMENT: dict[str, Callable[[str], Any]] = {
     "BOOKING_RATE_LIMIT": str,
     "EMBED_ALLOWED_ORIGINS": _list,
 }
+    "REMINDER_HOURS_BEFORE": _int,
+    "QUIET_HOURS": _quiet_hours,
 
 
 def normalize_database_url(url: str) -> str:
@@ -109,4 +120,12 @@ def _derive(config) -> None:
     config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
     config["BASE_URL"] = config["BASE_URL"].rstrip("/")
     if config.get("SESSION_COOKIE_SECURE") is None:  # unset: secure cookies whenever the site is served over https
+    # Checked here too, not only when read from the environment: an instance file or a test may set them.
+    try:
+        config["QUIET_HOURS"] = _quiet_hours(config["QUIET_HOURS"])
+    except ConfigError as exc:
+        raise ConfigError(f"QUIET_HOURS: {exc}") from None
+    if not isinstance(config["REMINDER_HOURS_BEFORE"], int) or config["REMINDER_HOURS_BEFORE"] < 1:
+        raise ConfigError(f"REMINDER_HOURS_BEFORE: expected a whole number of hours, at least 1, "
+                          f"got {config['REMINDER_HOURS_BEFORE']!r}")
         config["SESSION_COOKIE_SECURE"] = config["BASE_URL"].startswith("https://")

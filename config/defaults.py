@@ -73,3 +73,9 @@ EMBED_ALLOWED_ORIGINS: list[str] = []
 # commit() returns; tests) or "none" (only `flask worker`'s sweep). Empty: "queue" with REDIS_URL, else "thread".
 MAIL_DELIVERY = ""
 MAIL_MAX_ATTEMPTS = 8  # temporary failures are retried after 1, 2, 4 ... minutes (at most an hour apart)
+
+# Session reminders (practice/notify/reminders.py): this many hours before a confirmed session, but never in
+# the client's quiet hours (local time in their zone, "HH:MM-HH:MM"; a reminder falling inside goes out
+# earlier, when they begin).
+REMINDER_HOURS_BEFORE = 24
+QUIET_HOURS = "21:00-08:00"

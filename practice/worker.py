@@ -25,6 +25,7 @@ def jobs() -> dict[str, Callable]:
     from practice.calendar.caldav_sync import push_due_events
     from practice.jobs import run_queued_jobs
     from practice.notify.delivery import deliver_due
+    from practice.notify.reminders import queue_due_reminders
     from practice.payments.refunds import send_due_refunds
     from practice.scheduling.feeds import refresh_due_feeds
 
@@ -33,6 +34,7 @@ def jobs() -> dict[str, Callable]:
         "refresh calendar feeds": refresh_due_feeds,
         "run queued jobs": run_queued_jobs,  # the RQ queue on REDIS_URL, in burst mode; 0 without Redis
         "send requested links": process_link_requests,  # "resend my link" requests nothing else handled yet
+        "send reminders": queue_due_reminders,  # before delivery, so a round queues and sends them
         "deliver email": deliver_due,  # the sweep: whatever the queue or a thread did not send
         "send refunds": send_due_refunds,  # refunds still pending: never sent, or waiting to be tried again
         "push to calendars": push_due_events,  # sessions to counselors' CalDAV calendars, retried after failures

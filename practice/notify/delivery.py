@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from practice.extensions import db
+from practice.jobs import AfterCommit
 from practice.notify import transport
 from practice.notify.models import OutboxMessage, OutboxState
 
@@ -31,6 +32,13 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)  # far longer than one send (transport.SMTP_TIMEOUT_SECONDS per operation)
 MAX_BACKOFF = timedelta(hours=1)
 MAX_PER_ROUND = 200  # a worker round also has other jobs to do; the rest go next round
+RETRYABLE = (OutboxState.failed, OutboxState.pending)  # never one being sent: that could send it twice
+
+_RETRIES = AfterCommit("outbox retry", "practice.tasks.deliver_message")  # the worker's sweep is their net
+
+
+class RetryRefused(Exception):
+    """This message can't be sent again now (it is being sent, or was sent)."""
 
 
 def backoff(attempts: int) -> timedelta:
@@ -61,6 +69,23 @@ def deliver_message(message_id: int, *, now: datetime) -> bool:
     if message is None:
         return False
     return bool(_attempt(message, now=now, max_attempts=current_app.config["MAIL_MAX_ATTEMPTS"]))
+
+
+def retry(message_id: int, *, now: datetime) -> OutboxMessage:
+    """Staff: send a failed (or still waiting) message again now, in db.session's transaction (the caller audits
+    and commits). Its attempts are kept, so the outbox shows how often it was tried; a message that had used
+    them all up gets one more attempt. Delivery starts after the commit, or in the worker's next round.
+    """
+    retried = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.state.in_(RETRYABLE))
+        .values(state=OutboxState.pending, next_attempt_at=now, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if retried != 1:  # one statement, so a deliverer claiming it meanwhile can't be overtaken
+        raise RetryRefused("This message is being sent or has been sent, so it can't be sent again.")
+    _RETRIES.add(db.session, message_id)
+    log.info("outbox: message %s set to be sent again", message_id)
+    return db.session.get(OutboxMessage, message_id, populate_existing=True)
 
 
 # --- claiming ------------------------------------------------------------------------------------------------
