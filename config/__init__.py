@@ -57,6 +57,7 @@ ENVIRONMENT: dict[str, Callable[[str], Any]] = {
     "SMTP_STARTTLS": _bool,
     "MAIL_FROM": str,
     "MAIL_OUTBOX_DIR": str,
+    "INVITE_ALARM_MINUTES": _int,
     "STRIPE_SECRET_KEY": str,
     "STRIPE_PUBLISHABLE_KEY": str,
     "STRIPE_WEBHOOK_SECRET": str,

@@ -15,6 +15,7 @@ SMTP_PASSWORD = ""
 SMTP_STARTTLS = False
 MAIL_FROM = "Practice <hello@practice.example>"
 MAIL_OUTBOX_DIR = ""  # with no SMTP_HOST, messages are written here as .eml files
+INVITE_ALARM_MINUTES = 60  # calendar invites carry a reminder alarm this long before the session; 0: none
 
 STRIPE_SECRET_KEY = ""
 STRIPE_PUBLISHABLE_KEY = ""

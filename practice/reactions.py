@@ -33,17 +33,17 @@ def _issue_intakes_and_confirm(created, *, now, **_):
     tokens = intake.issue_intakes(created.booking, now=now, new_booking=True)
     created.intake_urls.update({role: intake.intake_url(token) for role, token in tokens.items()})
     if created.booking.status == BookingStatus.confirmed:
-        booking_mail.booking_confirmed(created.booking, created.tokens, created.intake_urls)
+        booking_mail.booking_confirmed(created.booking, created.tokens, created.intake_urls, now=now)
 
 
 @booking_rescheduled.connect
-def _tell_of_the_new_time(booking, *, old_start, tokens, **_):
-    booking_mail.booking_rescheduled(booking, old_start, tokens)
+def _tell_of_the_new_time(booking, *, old_start, tokens, now, **_):
+    booking_mail.booking_rescheduled(booking, old_start, tokens, now=now)
 
 
 @booking_cancelled.connect
-def _tell_of_the_cancellation(booking, **_):
-    booking_mail.booking_cancelled(booking)
+def _tell_of_the_cancellation(booking, *, now, **_):
+    booking_mail.booking_cancelled(booking, now=now)
 
 
 @links_reissued.connect
@@ -57,7 +57,7 @@ def _send_the_confirmation(booking, *, tokens, now, **_):
     afresh (only hashes are kept); an earlier link of the booker's stops working, their answers stay."""
     intake_tokens = intake.issue_intakes(booking, now=now)
     intake_urls = {role: intake.intake_url(token) for role, token in intake_tokens.items()}
-    booking_mail.booking_confirmed(booking, tokens, intake_urls)
+    booking_mail.booking_confirmed(booking, tokens, intake_urls, now=now)
 
 
 @booking_shown.connect
@@ -99,6 +99,15 @@ def _show_the_refund(booking, **_):
     if booking.status == BookingStatus.cancelled:
         return payment_policy.refund_json(booking)
     return None
+
+
+from practice.calendar import invites  # noqa: E402  (beside its one receiver)
+
+
+@booking_shown.connect
+def _offer_the_invite(booking, *, token=None, **_):
+    """The client's invite.ics, beside their manage link, once the booking is in a calendar."""
+    return {"invite_url": invites.invite_url(booking, token) if token and invites.has_invite(booking) else None}
 
 
 # A counselor's CalDAV calendar (practice.calendar.caldav_sync): a change only marks the session's event due; the

@@ -68,7 +68,8 @@ def booking_json(booking, *, role: str | None = None, tokens: dict[str, str] | N
         body["role"] = role
     if may_change is not None:
         body["may_change"] = may_change
-    for _receiver, extra in booking_shown.send(booking, role=role, now=clock.now(), may_start=may_start_payment):
+    for _receiver, extra in booking_shown.send(booking, role=role, now=clock.now(), may_start=may_start_payment,
+                                               token=tokens.get("client")):
         body.update(extra or {})
     return body
 

@@ -15,7 +15,8 @@ and before the commit, so whatever a receiver adds to db.session is saved with t
     links_reissued      sender: the address the links were asked for. links= [(participant, token)], now=
 
 And one that asks rather than tells, sent outside any transaction:
-    booking_shown       sender: the booking, about to be shown to one of its people (API answers). role=, now=
+    booking_shown       sender: the booking, about to be shown to one of its people (API answers). role=, now=,
+                        token= (the client's manage token when the answer carries it, else None)
                         Each receiver returns a dict of fields to add to what is shown (e.g. "payment"), or None.
 """
 from blinker import Namespace

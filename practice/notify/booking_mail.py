@@ -13,7 +13,8 @@ from flask import current_app
 
 from practice.booking.links import manage_url
 from practice.booking.models import Booking, Participant
-from practice.notify.outbox import Email, queue_emails
+from practice.calendar import invites
+from practice.notify.outbox import Attachment, Email, queue_emails
 
 
 def when(moment: datetime, zone: str) -> str:
@@ -37,38 +38,54 @@ def _context(booking: Booking, participant: Participant, token: str | None) -> d
     }
 
 
-def _to(participant: Participant, template: str, context: dict, dedupe: str | None) -> Email:
+def _to(participant: Participant, template: str, context: dict, dedupe: str | None,
+        attachments: tuple[Attachment, ...] = ()) -> Email:
     return Email(to=participant.client.email, to_name=participant.client.name, template=template, kind=template,
-                 context=context, dedupe_key=dedupe)
+                 context=context, dedupe_key=dedupe, attachments=attachments)
 
 
-def booking_confirmed(booking: Booking, tokens: dict[str, str], intake_urls: dict[str, str] | None = None) -> None:
-    """Each person's confirmation, with their own manage link and (intake_urls) their own intake link only."""
-    emails = []
+def _invites(booking: Booking, now: datetime | None) -> dict[str, tuple[Attachment, ...]]:
+    """Each person's own calendar invite (iMIP), by role: the transport sends it as the message's text/calendar
+    part. Stamped when the change was made."""
+    made = invites.invites(booking, now=now or booking.updated_at)
+    return {role: (Attachment(invites.FILENAME, invite.content_type, invite.content),)
+            for role, invite in made.items()}
+
+
+def booking_confirmed(booking: Booking, tokens: dict[str, str], intake_urls: dict[str, str] | None = None, *,
+                      now: datetime | None = None) -> None:
+    """Each person's confirmation, with their own manage link and (intake_urls) their own intake link only, and
+    their own calendar invite. A paid booking's first invite comes with its confirmation (nothing was put in a
+    calendar while it was held), so its SEQUENCE is sent as it stands."""
+    emails, attachments = [], _invites(booking, now)
     for participant in booking.participants:
         context = _context(booking, participant, tokens.get(participant.role))
         context["intake_url"] = (intake_urls or {}).get(participant.role)
         context["couple"] = booking.service.format == "couple"
-        emails.append(_to(participant, "booking_confirmed", context, f"confirmed:{booking.id}:{participant.role}"))
+        emails.append(_to(participant, "booking_confirmed", context, f"confirmed:{booking.id}:{participant.role}",
+                          attachments[participant.role]))
     queue_emails(emails)
 
 
-def booking_rescheduled(booking: Booking, old_start: datetime, tokens: dict[str, str]) -> None:
-    emails = []
+def booking_rescheduled(booking: Booking, old_start: datetime, tokens: dict[str, str], *,
+                        now: datetime | None = None) -> None:
+    emails, attachments = [], _invites(booking, now)
     for participant in booking.participants:
         context = _context(booking, participant, tokens.get(participant.role))
         context["old_when"] = when(old_start, context["zone"])
         emails.append(_to(participant, "booking_rescheduled", context,
-                          f"rescheduled:{booking.id}:{booking.ics_sequence}:{participant.role}"))
+                          f"rescheduled:{booking.id}:{booking.ics_sequence}:{participant.role}",
+                          attachments[participant.role]))
     queue_emails(emails)
 
 
-def booking_cancelled(booking: Booking) -> None:
-    emails = []
+def booking_cancelled(booking: Booking, *, now: datetime | None = None) -> None:
+    emails, attachments = [], _invites(booking, now)
     for participant in booking.participants:
         context = _context(booking, participant, None)
         context["book_again_url"] = f"{current_app.config['BASE_URL']}/counselors/{booking.counselor.slug}"
-        emails.append(_to(participant, "booking_cancelled", context, f"cancelled:{booking.id}:{participant.role}"))
+        emails.append(_to(participant, "booking_cancelled", context, f"cancelled:{booking.id}:{participant.role}",
+                          attachments[participant.role]))
     queue_emails(emails)
 
 

@@ -1,6 +1,7 @@
 """How a message leaves: one MIME message, then the SMTP server (SMTP_HOST) or, with none, a local folder.
 
-The MIME message is multipart/alternative (text, then HTML), inside multipart/mixed when there are attachments.
+The MIME message is multipart/alternative (text, then HTML, then a calendar invite's text/calendar part when
+there is one), inside multipart/mixed when there are attachments (an invite is also attached as invite.ics).
 Its Date is when it was queued and its Message-ID was made then too, so every attempt sends the same message.
 """
 from __future__ import annotations
@@ -48,12 +49,35 @@ def build_mime(message: OutboxMessage, *, mail_from: str) -> EmailMessage:
     mime["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a booking confirmation
     mime.set_content(content.text, subtype="plain", cte="quoted-printable")
     mime.add_alternative(content.html, subtype="html", cte="quoted-printable")
-    for attachment in message.attachments or ():
-        content_type = policy.default.header_factory("content-type", attachment["content_type"])
-        mime.add_attachment(b64decode(attachment["content_b64"]), maintype=content_type.maintype,
-                            subtype=content_type.subtype, filename=attachment["filename"],
-                            params=dict(content_type.params))
+    attachments = [(policy.default.header_factory("content-type", attachment["content_type"]),
+                    attachment["filename"], b64decode(attachment["content_b64"]))
+                   for attachment in message.attachments or ()]
+    for content_type, _filename, data in attachments:
+        if content_type.content_type == "text/calendar":
+            _add_invite(mime, content_type, data)
+    for content_type, filename, data in attachments:
+        if content_type.content_type == "text/calendar":
+            # Also as a file, as Gmail and Outlook send theirs: for mail apps that offer no invite of their own.
+            mime.add_attachment(data, maintype="application", subtype="ics", filename=filename)
+        else:
+            mime.add_attachment(data, maintype=content_type.maintype, subtype=content_type.subtype,
+                                filename=filename, params=dict(content_type.params))
     return mime
+
+
+def _add_invite(mime: EmailMessage, content_type, data: bytes) -> None:
+    """An iMIP invite (RFC 6047): a text/calendar part beside the text and the HTML, its `method` the METHOD
+    inside, which is what makes mail apps show it as an invite to add rather than as a file."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PermanentFailure("the calendar invite is not UTF-8") from exc
+    params = {key: value for key, value in content_type.params.items() if key.lower() != "charset"}
+    method = next((line.split(":", 1)[1].strip() for line in text.splitlines()
+                   if line.upper().startswith("METHOD:")), None)
+    if method:
+        params["method"] = method  # the METHOD inside decides: a mismatch makes mail apps refuse the invite
+    mime.add_alternative(text, subtype="calendar", charset="utf-8", params=params)
 
 
 def send(message: OutboxMessage, config) -> str:
