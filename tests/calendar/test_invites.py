@@ -271,3 +271,15 @@ def test_no_alarm_when_turned_off(app, counselor, client, smtp_server, monkeypat
     [mail] = smtp_server.wait_for(1)
     _m, _cal, event = calendar_part(mail)
     assert not event.walk("VALARM")
+
+
+def test_without_an_smtp_server_the_invites_are_in_the_local_mail_folder(app, counselor, client, tmp_path,
+                                                                         monkeypatch):
+    from email import message_from_bytes, policy
+
+    monkeypatch.setitem(app.config, "SMTP_HOST", "")  # as `make run` has it
+    body = book(client)
+    [eml] = (tmp_path / "outbox").glob("*.eml")
+    mail = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    method, _cal, event = calendar_part(mail)
+    assert method == "REQUEST" and str(event["uid"]) == f"{body['id']}@practice.example"
