@@ -47,8 +47,13 @@ def queue_due_reminders(*, now: datetime) -> int:
     db.session.rollback()  # end the read: each reminder is written in a short transaction of its own
     queued = 0
     for booking_id, starts_at, zone in candidates:
-        if reminder_due(starts_at, now=now, before=before, zone=zone or "UTC", quiet=quiet):
+        if not reminder_due(starts_at, now=now, before=before, zone=zone or "UTC", quiet=quiet):
+            continue
+        try:
             queued += _queue_reminder(booking_id, starts_at, now=now)
+        except Exception:  # noqa: BLE001 - one booking that can't be reminded must not hold up the others
+            log.exception("reminders: could not queue the reminder of booking %s; trying again next round",
+                          booking_id)
     return queued
 
 
