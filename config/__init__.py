@@ -81,9 +81,9 @@ ENVIRONMENT: dict[str, Callable[[str], Any]] = {
     "CANCELLATION_NOTICE_HOURS": _int,
     "BOOKING_RATE_LIMIT": str,
     "EMBED_ALLOWED_ORIGINS": _list,
-}
     "REMINDER_HOURS_BEFORE": _int,
     "QUIET_HOURS": _quiet_hours,
+}
 
 
 def normalize_database_url(url: str) -> str:
@@ -120,7 +120,6 @@ def _derive(config) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
     config["BASE_URL"] = config["BASE_URL"].rstrip("/")
-    if config.get("SESSION_COOKIE_SECURE") is None:  # unset: secure cookies whenever the site is served over https
     # Checked here too, not only when read from the environment: an instance file or a test may set them.
     try:
         config["QUIET_HOURS"] = _quiet_hours(config["QUIET_HOURS"])
@@ -129,4 +128,5 @@ def _derive(config) -> None:
     if not isinstance(config["REMINDER_HOURS_BEFORE"], int) or config["REMINDER_HOURS_BEFORE"] < 1:
         raise ConfigError(f"REMINDER_HOURS_BEFORE: expected a whole number of hours, at least 1, "
                           f"got {config['REMINDER_HOURS_BEFORE']!r}")
+    if config.get("SESSION_COOKIE_SECURE") is None:  # unset: secure cookies whenever the site is served over https
         config["SESSION_COOKIE_SECURE"] = config["BASE_URL"].startswith("https://")
