@@ -54,6 +54,12 @@ class QuietHours:
         return self.start < local < self.end
 
 
+# A round of the worker within this long after a reminder's planned moment sends it as planned, also when the
+# moment was moved to the very start of the quiet hours; a later one (the worker was down, or the session was
+# booked after its reminder time) waits until the client's quiet hours are over.
+ON_TIME = timedelta(minutes=30)
+
+
 def reminder_time(starts_at: datetime, *, before: timedelta, zone: str, quiet_start: time,
                   quiet_end: time) -> datetime:
     """When the reminder of a session starting at `starts_at` should go out, in UTC.
@@ -90,6 +96,9 @@ def reminder_due(starts_at: datetime, *, now: datetime, before: timedelta, zone:
     """
     if starts_at - now < min_notice:
         return False
-    if now < reminder_time(starts_at, before=before, zone=zone, quiet_start=quiet.start, quiet_end=quiet.end):
+    planned = reminder_time(starts_at, before=before, zone=zone, quiet_start=quiet.start, quiet_end=quiet.end)
+    if now < planned:
         return False
+    if now - planned <= ON_TIME:  # the worker's first round after the planned moment (which may be quiet_start)
+        return True
     return not quiet.contains(now.astimezone(ZoneInfo(zone)).time())

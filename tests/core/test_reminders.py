@@ -94,6 +94,18 @@ def test_booked_after_its_reminder_time_it_is_sent_at_once_unless_the_session_is
     assert not reminder_due(start, now=at(NY, 2026, 12, 8, 14, 1), **args)
 
 
+def test_a_reminder_moved_to_the_start_of_the_night_goes_out_on_the_next_round_of_the_worker():
+    start = at(NY, 2026, 12, 8, 22, 30)  # planned for 21:00 the evening before (24 h before is quiet)
+    args = dict(before=DAY, zone="America/New_York", quiet=NIGHT)
+    assert not reminder_due(start, now=at(NY, 2026, 12, 7, 20, 59, 59), **args)
+    for seconds in (0, 1, 30, 600):  # whenever the worker's round comes, just after 21:00
+        assert reminder_due(start, now=at(NY, 2026, 12, 7, 21, 0) + timedelta(seconds=seconds), **args)
+    # A short lead: a 07:00 session with a 2-hour reminder is reminded at 21:00, not left to after 08:00.
+    early = at(NY, 2026, 12, 8, 7, 0)
+    assert reminder_due(early, now=at(NY, 2026, 12, 7, 21, 0, 5), before=timedelta(hours=2),
+                        zone="America/New_York", quiet=NIGHT)
+
+
 def test_a_late_reminder_waits_for_the_end_of_the_clients_night():
     start = at(NY, 2026, 12, 8, 11, 0)
     args = dict(before=DAY, zone="America/New_York", quiet=NIGHT)
