@@ -9,8 +9,8 @@ job (push_due_events) then makes the calendar match the booking: creates the eve
 session is cancelled. A failure is kept on the event and on the connection (the counselor's page shows it) and
 tried again later, waiting longer each time.
 
-Each event carries no organizer and no attendees, so the server has nobody to invite; SCHEDULE-AGENT=CLIENT is
-set as well, which tells a server that this app, not the server, does any scheduling.
+Each event carries no organizer and no attendees, so the server has nobody to invite (which is what
+SCHEDULE-AGENT=CLIENT asks of a server for the people an event names; core/ical sets it on any that are named).
 """
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ BATCH = 50  # events per round; the rest wait for the next
 LEASE = timedelta(minutes=5)  # a push claimed by one worker is left alone by others this long
 MAX_BACKOFF = timedelta(hours=1)
 TIMEOUT_SECONDS = 15
+URL_MAX = 500  # CalDAVConnection.url
 
 
 class CalDAVInvalid(Exception):
@@ -69,6 +70,10 @@ def connect(counselor: Counselor, *, url: str, username: str, password: str, act
     login = Login(_checked_url(url), username.strip(), password)
     _open(login)
     connection = connection_of(counselor) or CalDAVConnection(counselor_id=counselor.id)
+    if connection.id is not None and connection.url != login.url:
+        # Another calendar: what was pushed to the old one is not there (the worker sends every upcoming session
+        # again), and nothing of the old calendar's may be sent the new password.
+        db.session.execute(CalDAVEvent.__table__.delete().where(CalDAVEvent.connection_id == connection.id))
     db.session.add(connection)
     connection.url, connection.username, connection.password = login.url, login.username, login.password
     connection.active, connection.last_error, connection.last_error_at = True, None, None
@@ -92,8 +97,17 @@ def disconnect(counselor: Counselor, *, actor) -> bool:
 
 def _checked_url(url: str) -> str:
     url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if len(url) > URL_MAX - 1:  # room for the "/" a collection's address ends with
+        raise CalDAVInvalid(f"That address is too long (at most {URL_MAX - 1} characters).")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks it (a port that is not a number is a ValueError)
+        hostname = parts.hostname
+        hostname and hostname.encode("idna")  # a name no DNS could hold (UnicodeError)
+    except (ValueError, UnicodeError):
+        raise CalDAVInvalid("That doesn't look like a web address. Copy the calendar's CalDAV address from "
+                            "your calendar's settings.") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise CalDAVInvalid("Use the calendar's full address, starting with https://.")
     if parts.username or parts.password:
         raise CalDAVInvalid("Leave the username and password out of the address; there are fields for them.")
@@ -146,8 +160,13 @@ def mark_due(booking: Booking, *, now: datetime) -> None:
 
     Only events that exist are touched: new sessions are the worker's to adopt (adopt_new_sessions). An insert
     here could collide with the worker's and fail the booking's own change."""
-    db.session.execute(update(CalDAVEvent).where(CalDAVEvent.booking_id == booking.id)
-                       .values(attempts=0, next_attempt_at=now))
+    # An event whose next try is within a lease from now is left alone: it may be a push in progress, and two
+    # pushes of one event at once could land in either order; the round after it sends the new version (a
+    # failed one waiting that little is tried again by then anyway).
+    db.session.execute(update(CalDAVEvent).where(
+        CalDAVEvent.booking_id == booking.id,
+        or_(CalDAVEvent.next_attempt_at <= now, CalDAVEvent.next_attempt_at > now + LEASE))
+        .values(attempts=0, next_attempt_at=now))
 
 
 # --- the worker's job -----------------------------------------------------------------------------------
@@ -228,6 +247,10 @@ def _push_one(event_id: int, *, now: datetime) -> bool:
             _put(login, href, body)
     except CalDAVFailure as exc:
         _failed(event_id, str(exc), now=now)
+        return True
+    except Exception:  # noqa: BLE001 - anything else still counts as a failed try, shown and retried
+        log.exception("caldav push of event %s failed unexpectedly", event_id)
+        _failed(event_id, "Something went wrong sending this session. It will be tried again.", now=now)
         return True
     event = db.session.get(CalDAVEvent, event_id)
     if event is None:  # disconnected meanwhile

@@ -26,7 +26,9 @@ from practice.extensions import db
 from practice.scheduling.editing import policy_of
 
 PAST_DAYS = 30  # sessions this far back stay in the feed, so last week's still shows in the app
-FEED_STATUSES = (BookingStatus.pending_payment, BookingStatus.confirmed)
+# Sessions that happen or happened (last week's stay in the calendar app once staff mark them completed).
+FEED_STATUSES = (BookingStatus.pending_payment, BookingStatus.confirmed, BookingStatus.completed,
+                 BookingStatus.no_show)
 
 
 def initials(name: str) -> str:

@@ -42,7 +42,9 @@ class Invite:
 
 
 def has_invite(booking: Booking) -> bool:
-    return booking.status in INVITED_STATUSES
+    # A hold that ran out (or was cancelled) before it was paid was never in anyone's calendar: nothing to cancel.
+    return booking.status in INVITED_STATUSES and (booking.status != BookingStatus.cancelled
+                                                   or booking.confirmed_at is not None)
 
 
 def invites(booking: Booking, *, now: datetime) -> dict[str, Invite]:

@@ -117,6 +117,18 @@ def test_sessions_booked_before_connecting_are_sent_too(client, ana, radicale):
     assert [str(e["summary"]) for e in events_in(url)] == ["Session: R. C."]
 
 
+def test_switching_to_another_calendar_sends_the_sessions_there(client, ana, radicale):
+    first = new_calendar(radicale)
+    connect(client, first)
+    book(client, "ana", MON_10)
+    assert push() == 1 and len(events_in(first)) == 1
+    second = new_calendar(radicale)
+    assert connect(client, second).status_code == 303
+    assert push() == 1
+    assert [str(e["summary"]) for e in events_in(second)] == ["Session: R. C."]
+    assert db.session.scalar(select(CalDAVEvent.href)).startswith(second)  # nothing more goes to the old one
+
+
 def test_an_unreachable_server_is_shown_and_tried_again_later(client, ana, radicale):
     url = new_calendar(radicale)
     connect(client, url)
@@ -146,3 +158,13 @@ def test_an_unreachable_server_is_shown_and_tried_again_later(client, ana, radic
     assert event.last_error is None and event.attempts == 0
     assert db.session.scalar(select(CalDAVConnection)).last_error is None
     assert "couldn't be sent" not in page_text(client)
+
+
+@pytest.mark.parametrize("address", ["https://example.com:99999/cal/", "https://example.com:abc/",
+                                     "https://a..b/cal/", "https://[::1/", "https://" + "x" * 64 + ".example/",
+                                     "https://example.com/" + "c" * 500])
+def test_an_address_that_is_not_one_is_a_clear_form_error(address):
+    from practice.calendar.caldav_sync import CalDAVInvalid, _checked_url
+
+    with pytest.raises(CalDAVInvalid):
+        _checked_url(address)
