@@ -127,8 +127,12 @@ def _check_network(url: str) -> None:
 
 
 def _client(login: Login) -> caldav.DAVClient:
-    return caldav.DAVClient(login.url, username=login.username, password=login.password,
-                            timeout=TIMEOUT_SECONDS, enable_rfc6764=False)
+    client = caldav.DAVClient(login.url, username=login.username, password=login.password,
+                              timeout=TIMEOUT_SECONDS, enable_rfc6764=False)
+    # A redirect is not followed: it could lead the checked address to one inside a private network, with the
+    # password. A server that moves the calendar is answered by connecting its new address.
+    client.session.max_redirects = 0
+    return client
 
 
 def _open(login: Login) -> None:

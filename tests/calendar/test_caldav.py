@@ -168,3 +168,36 @@ def test_an_address_that_is_not_one_is_a_clear_form_error(address):
 
     with pytest.raises(CalDAVInvalid):
         _checked_url(address)
+
+
+def test_a_calendar_server_that_redirects_is_not_followed(app):
+    """A redirect could lead a checked public address to a private one, password and all."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from practice.calendar.caldav_sync import CalDAVFailure, Login, _put
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_PUT(self):
+            seen.append(self.path)
+            self.send_response(307)
+            self.send_header("Location", f"/elsewhere-{len(seen)}/x.ics")  # followed, it would be asked again
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app.config["FEED_ALLOWED_NETWORKS"] = ["127.0.0.0/8"]
+    try:
+        base = f"http://127.0.0.1:{server.server_port}/cal/"
+        with pytest.raises(CalDAVFailure):
+            _put(Login(base, "ana", PASSWORD), base + "x.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == ["/cal/x.ics"]  # asked once; the redirect was not followed
