@@ -1,0 +1,1 @@
+"""Staff pages that look across the whole practice rather than one domain: the dashboard."""
