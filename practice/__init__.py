@@ -97,6 +97,7 @@ def _configure_login(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from practice.api.views import bp as api_bp
+    from practice.audit.views import bp as audit_bp
     from practice.booking.api import bp as booking_api_bp
     from practice.booking.api import register_error_handlers as booking_errors
     from practice.booking.views import bp as booking_bp
@@ -111,7 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from practice.web.views import bp as web_bp
 
     for bp in (web_bp, auth_bp, counselors_bp, scheduling_bp, booking_bp, api_bp, scheduling_api_bp,
-               booking_api_bp, notify_staff_bp):
+               booking_api_bp, notify_staff_bp, audit_bp):
         app.register_blueprint(bp)
     from practice.calendar.subscriptions import register as register_subscriptions
     register_subscriptions(app)  # the counselor's private feed and CalDAV calendar
