@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import Select, column, or_, select, table
 
 from practice.audit.models import AuditEvent
+from practice.core.spreadsheet import safe_cell
 
 PAGE_SIZE = 100
 EXPORT_LIMIT = 10_000
@@ -24,7 +25,6 @@ FILTER_CAP = 160  # no filter matches text longer than the column it reads
 _staff_user = table("staff_user", column("id"), column("name"))
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FilterInvalid(ValueError):
@@ -130,11 +130,6 @@ def detail_lines(detail: object, *, cap: int = DETAIL_VALUE_CAP) -> list[tuple[s
     return lines
 
 
-def neutralise_cell(value: str) -> str:
-    """A CSV cell a spreadsheet will show as text, never run as a formula."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
 CSV_HEADER = ("id", "at_utc", "actor", "actor_id", "action", "record_type", "record_id", "ip", "detail")
 
 
@@ -143,4 +138,4 @@ def csv_row(event: AuditEvent) -> list[str]:
              "" if event.actor_id is None else str(event.actor_id), event.action, event.record_type,
              event.record_id, event.ip,
              json.dumps(event.detail or {}, sort_keys=True, ensure_ascii=False, default=str))
-    return [neutralise_cell(cell) for cell in cells]
+    return [safe_cell(cell) for cell in cells]

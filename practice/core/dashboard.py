@@ -162,9 +162,3 @@ def _rate(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """A cell a spreadsheet app shows as text rather than running as a formula."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell

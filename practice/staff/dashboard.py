@@ -19,6 +19,7 @@ from practice.access import staff
 from practice.booking.models import Booking, Client, Participant
 from practice.core import dashboard as figures
 from practice.core.charts import Point, bar_chart, line_chart
+from practice.core.spreadsheet import safe_cell
 from practice.counselors.models import Service
 from practice.extensions import db
 from practice.intake.models import RoutingDecision
@@ -47,7 +48,7 @@ def dashboard_csv():
     writer = csv.writer(out)
     writer.writerow(["week_starting", "metric", "value"])
     for row in figures.as_rows(_figures(weeks, zone, now=clock.now())):
-        writer.writerow([figures.spreadsheet_safe(cell) for cell in row])
+        writer.writerow([safe_cell(cell) for cell in row])
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="practice-dashboard.csv"', "Cache-Control": "no-store"})
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from practice.audit import service as audit
 from practice.audit.models import AuditEvent
-from practice.audit.search import neutralise_cell
+from practice.core.spreadsheet import safe_cell
 from practice.extensions import db
 from tests.factories import make_counselor, make_user
 
@@ -164,8 +164,8 @@ def test_csv_export_follows_every_filter(client, admin, log):
 
 @pytest.mark.parametrize("value", ["-", "=", "+", "@", "\t", "\r"])
 def test_a_cell_starting_like_a_formula_is_made_text(value):
-    assert neutralise_cell(f"{value}rest") == f"'{value}rest"
-    assert neutralise_cell(f"a{value}") == f"a{value}"
+    assert safe_cell(f"{value}rest") == f"'{value}rest"
+    assert safe_cell(f"a{value}") == f"a{value}"
 
 
 @pytest.mark.parametrize("query, words", [

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from practice.core.dashboard import (BookingRow, PaymentRow, RefundRow, RoutingRow, as_rows, spreadsheet_safe,
+from practice.core.dashboard import (BookingRow, PaymentRow, RefundRow, RoutingRow, as_rows,
                                      week_start, weekly_figures)
+from practice.core.spreadsheet import safe_cell
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 18, 15, 0, tzinfo=timezone.utc)  # a Wednesday
@@ -80,7 +81,7 @@ def test_rows_hold_every_figure_of_every_week():
 @pytest.mark.parametrize("cell, safe", [("=1+1", "'=1+1"), ("+1", "'+1"), ("-5", "'-5"), ("@SUM(A1)", "'@SUM(A1)"),
                                         ("\tx", "'\tx"), ("\rx", "'\rx"), ("flag:=x", "flag:=x"), ("12", "12")])
 def test_spreadsheet_safe_neutralises_formula_starts(cell, safe):
-    assert spreadsheet_safe(cell) == safe
+    assert safe_cell(cell) == safe
 
 
 moments = st.datetimes(min_value=datetime(2025, 10, 1), max_value=datetime(2026, 3, 22),
@@ -115,6 +116,6 @@ def test_revenue_is_payments_less_refunds_in_every_week(payments, refunds):
 
 @given(st.text(max_size=20))
 def test_a_safe_cell_never_starts_a_formula(cell):
-    safe = spreadsheet_safe(cell)
+    safe = safe_cell(cell)
     assert not safe.startswith(("=", "+", "-", "@", "\t", "\r"))
     assert safe.endswith(cell)
