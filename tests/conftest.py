@@ -188,33 +188,11 @@ STRIPE_TEST_KEYS = {"STRIPE_SECRET_KEY": "sk_test_practice", "STRIPE_PUBLISHABLE
 @pytest.fixture(scope="session")
 def stripe_standin():
     """The stand-in's base URL. It runs as its own process, as the real Stripe is another service."""
-    import socket
-    import subprocess
-    import sys
-    import tempfile
-    import time
+    from tests.peers import free_port, running, stripe_standin_argv
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen([sys.executable, "-m", "practice.payments.standin", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log.seek(0)
-                pytest.fail(f"the Stripe stand-in did not start: {log.read().decode()[-2000:]}", pytrace=False)
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    port = free_port()
+    with running("the Stripe stand-in", stripe_standin_argv(port), port):
+        yield f"http://127.0.0.1:{port}"
 
 
 def stripe_config(standin: str) -> dict:

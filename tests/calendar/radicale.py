@@ -1,21 +1,13 @@
 """A real CalDAV server for the tests: Radicale, started once per test session on a free port."""
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import uuid
 
 import caldav
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.peers import free_port, running  # noqa: F401  (free_port: for tests of a server that is down)
 
 
 @pytest.fixture(scope="session")
@@ -23,27 +15,11 @@ def radicale(tmp_path_factory):
     """Radicale's base URL. No authentication: any username and password are let in as that user."""
     port = free_port()
     storage = tmp_path_factory.mktemp("radicale")
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--server-hosts", f"127.0.0.1:{port}",
-         "--storage-filesystem-folder", str(storage / "collections"), "--auth-type", "none",
-         "--rights-type", "owner_only", "--logging-level", "warning"],
-        stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log.seek(0)
-                pytest.fail(f"Radicale did not start: {log.read().decode(errors='replace')}", pytrace=False)
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/"
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    argv = [sys.executable, "-m", "radicale", "--server-hosts", f"127.0.0.1:{port}",
+            "--storage-filesystem-folder", str(storage / "collections"), "--auth-type", "none",
+            "--rights-type", "owner_only", "--logging-level", "warning"]
+    with running("Radicale", argv, port):
+        yield f"http://127.0.0.1:{port}/"
 
 
 def new_calendar(base_url: str, user: str = "ana") -> str:

@@ -2,10 +2,6 @@
 Stripe took beside the bookings' payment rows, every difference printed, and the exit status."""
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from datetime import timedelta
 
@@ -18,6 +14,7 @@ from practice.payments.stripe_api import client as stripe_client
 from tests.conftest import stripe_config
 from tests.factories import make_counselor
 from tests.payments.helpers import pay_at_standin
+from tests.peers import free_port, running, stripe_standin_argv
 from tests.scheduling.helpers import add_booking
 
 
@@ -25,26 +22,9 @@ from tests.scheduling.helpers import add_booking
 def own_standin():
     """Reconciliation reads every payment Stripe has, and the session's stand-in also holds other tests'
     payments: this module gets a stand-in of its own, emptied before each test (standin below)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "practice.payments.standin", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"the Stripe stand-in did not start: {process.stderr.read().decode()[-2000:]}",
-                            pytrace=False)
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
-    process.stderr.close()
+    port = free_port()
+    with running("the Stripe stand-in", stripe_standin_argv(port), port):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
