@@ -13,7 +13,7 @@ from practice import clock
 from practice.access import public
 from practice.booking import service as booking_service
 from practice.booking.views.common import limited, page_helpers
-from practice.booking.views.manage import LINK_PROBLEMS
+from practice.booking.views.manage import link_problem
 from practice.calendar import invites
 
 bp = Blueprint("calendar", __name__)
@@ -37,9 +37,7 @@ def invite(booking_id: str):
         access = booking_service.open_link(booking_id, token, now=now)
     except booking_service.LinkInvalid as exc:
         # A cancelled booking's links are revoked with it: its CANCEL went to each person by email already.
-        status, title, message = LINK_PROBLEMS.get(exc.reason, LINK_PROBLEMS["unknown"])
-        return render_template("booking/link_problem.html", reason=exc.reason, title=title, message=message,
-                               status=status), status
+        return link_problem(exc)
     booking = access.booking
     if not invites.has_invite(booking):
         return render_template(

@@ -15,7 +15,7 @@ from practice import clock
 from practice.access import public
 from practice.booking import service as booking_service
 from practice.booking.views.common import limited, page_helpers
-from practice.booking.views.manage import LINK_PROBLEMS
+from practice.booking.views.manage import link_problem
 from practice.core.estimate import amount_text, date_text, sections, shown
 from practice.payments import estimate as estimates
 from practice.payments.estimate_pdf import estimate_pdf
@@ -85,9 +85,7 @@ def _open(booking_id: str, token: str | None, *, shown_as: str):
     try:
         access = booking_service.open_link(booking_id, token, now=clock.now())
     except booking_service.LinkInvalid as exc:
-        status, title, message = LINK_PROBLEMS.get(exc.reason, LINK_PROBLEMS["unknown"])
-        return make_response(render_template("booking/link_problem.html", reason=exc.reason, title=title,
-                                             message=message, status=status), status)
+        return make_response(*link_problem(exc))
     booking = access.booking
     if access.participant.role != "client":
         return _unavailable("This estimate is private to the person who booked, because it names their date of "

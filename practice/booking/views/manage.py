@@ -31,7 +31,7 @@ def manage(booking_id: str):
     try:
         access = service.open_link(booking_id, token, now=now)
     except service.LinkInvalid as exc:
-        return _link_problem(exc)
+        return link_problem(exc)
     return _manage_page(access, token, now=now, just_booked=request.args.get("booked") == "1",
                         notice=NOTICES.get(request.args.get("notice", "")))
 
@@ -85,7 +85,8 @@ LINK_PROBLEMS = {
 }
 
 
-def _link_problem(exc: service.LinkInvalid):
+def link_problem(exc: service.LinkInvalid):
+    """The page for a manage link that opens nothing (also for the other pages a manage link opens)."""
     status, title, message = LINK_PROBLEMS.get(exc.reason, LINK_PROBLEMS["unknown"])
     return render_template("booking/link_problem.html", reason=exc.reason, title=title, message=message,
                            status=status), status
@@ -106,7 +107,7 @@ def cancel(booking_id: str):
     try:
         access = service.open_link(booking_id, token, now=now)
     except service.LinkInvalid as exc:
-        return _link_problem(exc)
+        return link_problem(exc)
     refusal = _change_refusal(access, now=now)
     if refusal is not None:
         return _refused(*refusal, booking_id=access.booking.id, token=token)
@@ -115,7 +116,7 @@ def cancel(booking_id: str):
     try:
         cancelled = service.cancel(access.booking.id, token, form.reason.data or "", now=now)
     except service.LinkInvalid as exc:
-        return _link_problem(exc)
+        return link_problem(exc)
     except service.ActionRefused as exc:
         return _refused(str(exc), exc.status, booking_id=access.booking.id, token=token)
     except service.BookingBusy:
@@ -136,7 +137,7 @@ def reschedule(booking_id: str):
     try:
         access = service.open_link(booking_id, token, now=now)
     except service.LinkInvalid as exc:
-        return _link_problem(exc)
+        return link_problem(exc)
     booking = access.booking
     refusal = _change_refusal(access, now=now)
     if refusal is not None:
@@ -156,7 +157,7 @@ def reschedule(booking_id: str):
                 moved = service.reschedule(booking.id, token, new_start, now=now,
                                            expected_start=display.parse_start(form.expected_start.data))
             except service.LinkInvalid as exc:
-                return _link_problem(exc)
+                return link_problem(exc)
             except service.ActionRefused as exc:
                 if exc.status == 409:  # changed meanwhile: show it as it stands now
                     return _manage_page(access, token, now=now, status=409, problem=str(exc))
