@@ -120,8 +120,8 @@ def _register_blueprints(app: Flask) -> None:
     register_intake(app)  # intake pages, their staff pages, the intake API and `flask rotate-keys`
     register_payments(app)  # paying, the Stripe webhook, estimates, refunds
     register_calendar(app)  # each person's invite.ics
-    from practice.staff.dashboard import bp as staff_dashboard_bp
-    app.register_blueprint(staff_dashboard_bp)  # the practice dashboard and its CSV export
+    from practice.frontdesk.dashboard import bp as frontdesk_dashboard_bp
+    app.register_blueprint(frontdesk_dashboard_bp)  # the practice dashboard and its CSV export
     csrf.exempt(api_bp)
     csrf.exempt(scheduling_api_bp)
     csrf.exempt(booking_api_bp)  # the JSON API takes no cookies for its writes; tokens travel in the body

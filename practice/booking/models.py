@@ -68,6 +68,10 @@ class Booking(db.Model):
     # Asked when a paid session is booked: None (not asked: free sessions), True, or False (self-pay, who are
     # given a good-faith estimate).
     uses_insurance: Mapped[bool | None]
+    # A session staff made from a couple booking they split into individual sessions (INTAKE.md: when safety
+    # requires it); the couple booking is cancelled by that change and its intakes stay with it.
+    converted_from_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("booking.id", ondelete="SET NULL"), index=True)
 
     counselor: Mapped[Counselor] = relationship()
     service: Mapped[Service] = relationship()
@@ -110,6 +114,9 @@ class Client(db.Model):
     phone: Mapped[str] = mapped_column(String(40), default="")
     state: Mapped[str | None] = mapped_column(String(2))  # state of residence (licensure)
     created_at: Mapped[datetime] = mapped_column(default=now)
+    # The record was deleted under the retention rule: name, email and phone are blanked, intakes are gone;
+    # the row stays so that bookings and payments still add up.
+    erased_at: Mapped[datetime | None]
 
 
 class Participant(db.Model):

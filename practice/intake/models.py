@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, Uuid
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.booking.models import Booking, Participant
@@ -100,9 +100,19 @@ class RoutingDecision(db.Model):
     accepted_at: Mapped[datetime | None]
     override_track: Mapped[str | None] = mapped_column(String(32))
     override_reason: Mapped[str | None] = mapped_column(EncryptedText)
+    # Front desk is done with it (decided, counselor settled): it leaves the queue's "to do" list. A new
+    # recommendation clears it, like the decision.
+    processed_at: Mapped[datetime | None]
+    processed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="RESTRICT"))
+    # Optimistic locking: every UPDATE checks and bumps it, so two staff acting on one intake from pages they
+    # opened at the same version cannot both win; the second is shown what the first did (StaleDataError).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     booking: Mapped[Booking] = relationship()
-    accepted_by = relationship("User")
+    accepted_by = relationship("User", foreign_keys=[accepted_by_id])
+    processed_by = relationship("User", foreign_keys=[processed_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def final_track(self) -> str:

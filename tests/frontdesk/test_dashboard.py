@@ -127,7 +127,7 @@ def test_csv_holds_the_same_figures_with_formulas_neutralised(app, client, pract
     assert rows[0] == ["week_starting", "metric", "value"]
 
     with app.app_context():
-        from practice.staff.dashboard import _figures
+        from practice.frontdesk.dashboard import _figures
         expected = core.as_rows(_figures(4, ZoneInfo("America/New_York"), now=NOW))
     assert len(rows) - 1 == len(expected)
     this_week, last_week = "2026-03-16", "2026-03-09"

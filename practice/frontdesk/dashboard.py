@@ -25,7 +25,7 @@ from practice.extensions import db
 from practice.intake.models import RoutingDecision
 from practice.payments.models import Payment, PaymentStatus, Refund, RefundState
 
-bp = Blueprint("staff_dashboard", __name__)
+bp = Blueprint("frontdesk_dashboard", __name__)
 
 DEFAULT_WEEKS = 12
 DEFAULT_ZONE = "America/New_York"  # the practice's zone unless PRACTICE_TIMEZONE is set
@@ -36,7 +36,7 @@ DEFAULT_ZONE = "America/New_York"  # the practice's zone unless PRACTICE_TIMEZON
 def dashboard():
     weeks, zone = _weeks_asked(), _zone()
     shown = _figures(weeks, zone, now=clock.now())
-    return render_template("staff/dashboard.html", weeks=weeks, zone=zone.key, figures=shown,
+    return render_template("frontdesk/dashboard.html", weeks=weeks, zone=zone.key, figures=shown,
                            charts=_charts(shown), totals=_totals(shown))
 
 
