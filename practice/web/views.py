@@ -1,5 +1,5 @@
-"""The front page and the health check."""
-from flask import Blueprint, jsonify, render_template
+"""The front page, the site's icon and the health check."""
+from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
 from sqlalchemy import select, text
 
 from practice.access import public
@@ -16,6 +16,14 @@ def home():
         select(Counselor).where(Counselor.active).order_by(Counselor.name).limit(3)
     ).all()
     return render_template("web/home.html", featured=featured)
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """Browsers and feed readers ask for /favicon.ico whatever the page links: the same icon, not a 404."""
+    return send_from_directory(current_app.static_folder, "img/favicon.svg", mimetype="image/svg+xml",
+                               max_age=86400)
 
 
 @bp.get("/healthz")
