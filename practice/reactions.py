@@ -47,8 +47,8 @@ def _tell_of_the_cancellation(booking, *, now, **_):
 
 
 @links_reissued.connect
-def _send_the_links(email, *, links, **_):
-    booking_mail.links_resent(email, links)
+def _send_the_links(email, *, links, by_staff=False, **_):
+    booking_mail.links_resent(email, links, by_staff=by_staff)
 
 
 @booking_confirmed.connect
@@ -90,8 +90,8 @@ from practice.payments import policy as payment_policy, refunds as payment_refun
 
 
 @booking_cancelled.connect
-def _refund_by_the_policy(booking, *, now, **_):
-    payment_refunds.refund_for_cancellation(booking, now=now)
+def _refund_by_the_policy(booking, *, now, refund=None, actor=None, **_):
+    payment_refunds.refund_for_cancellation(booking, now=now, choice=refund, actor=actor)
 
 
 @booking_shown.connect

@@ -100,9 +100,46 @@ def issue_link(participant: Participant, *, now: datetime) -> str:
     return token
 
 
-def _current(booking_id: uuid.UUID) -> Booking:
+def reread(booking_id: uuid.UUID) -> Booking:
     """The booking as it stands now, read under the calendar lock."""
     return db.session.get(Booking, booking_id, populate_existing=True)
+
+
+def move(current: Booking, new_start: datetime, *, now: datetime) -> dict[str, str]:
+    """Under the calendar lock, with `current` re-read there: move the booking to `new_start` if it is offered
+    (SlotUnavailable otherwise), give each person a fresh link in place of the old ones, and send
+    booking_rescheduled. Returns role -> the new manage token. Shared by the client's and the staff's paths."""
+    service, counselor = current.service, current.counselor
+    if not is_free(counselor, service, new_start, now=now, exclude_booking=current.id,
+                   policy=db.session.get(SchedulingPolicy, counselor.id)):
+        raise SlotUnavailable()
+    old_start = current.starts_at
+    end = new_start + timedelta(minutes=service.duration_minutes)
+    blocked_until = end + timedelta(minutes=service.buffer_minutes)
+    claim(counselor.id, new_start, blocked_until, now=now, moving=current.id)
+    current.starts_at, current.ends_at, current.blocked_until = new_start, end, blocked_until
+    current.ics_sequence += 1
+    current.reschedule_count += 1
+    current.updated_at = now
+    tokens = {}
+    for participant in current.participants:
+        revoke_links(participant, now=now, reason="reissued")
+        tokens[participant.role] = issue_link(participant, now=now)
+    booking_rescheduled.send(current, old_start=old_start, tokens=tokens, now=now)
+    return tokens
+
+
+def mark_cancelled(current: Booking, *, by: str, reason: str, now: datetime, **signal_kwargs) -> None:
+    """Under the calendar lock: cancel the live booking `current`, end every link, and send booking_cancelled
+    (with `signal_kwargs`, e.g. staff's refund choice). Shared by the client's and the staff's paths."""
+    current.status = BookingStatus.cancelled
+    current.cancelled_at, current.cancelled_by = now, by
+    current.cancel_reason = (reason or "").strip()[:500] or None
+    current.ics_sequence += 1
+    current.updated_at = now
+    for participant in current.participants:
+        revoke_links(participant, now=now, reason="cancelled")
+    booking_cancelled.send(current, now=now, **signal_kwargs)
 
 
 def reschedule(booking_id, token: str, new_start: datetime, *, now: datetime,
@@ -128,26 +165,11 @@ def reschedule(booking_id, token: str, new_start: datetime, *, now: datetime,
 
     def work() -> BookingCreated:
         lock_calendar(counselor_id)
-        current = _current(booking_id)
+        current = reread(booking_id)
         # Re-checked under the lock: a second submit of the same old page finds the booking already moved.
         if current.starts_at != old_start or current.status not in LIVE_STATUSES:
             raise ActionRefused("This booking was changed a moment ago. Here it is as it stands now.")
-        service, counselor = current.service, current.counselor
-        if not is_free(counselor, service, new_start, now=now, exclude_booking=current.id,
-                       policy=db.session.get(SchedulingPolicy, counselor.id)):
-            raise SlotUnavailable()
-        end = new_start + timedelta(minutes=service.duration_minutes)
-        blocked_until = end + timedelta(minutes=service.buffer_minutes)
-        claim(counselor.id, new_start, blocked_until, now=now, moving=current.id)
-        current.starts_at, current.ends_at, current.blocked_until = new_start, end, blocked_until
-        current.ics_sequence += 1
-        current.reschedule_count += 1
-        current.updated_at = now
-        tokens = {}
-        for participant in current.participants:
-            revoke_links(participant, now=now, reason="reissued")
-            tokens[participant.role] = issue_link(participant, now=now)
-        booking_rescheduled.send(current, old_start=old_start, tokens=tokens, now=now)
+        tokens = move(current, new_start, now=now)
         audit.record("booking.reschedule", record_type="booking", record_id=current.id, detail={"by": role})
         return BookingCreated(current, tokens)
 
@@ -161,17 +183,10 @@ def cancel(booking_id, token: str, reason: str = "", *, now: datetime) -> Bookin
 
     def work() -> Booking:
         lock_calendar(counselor_id)
-        current = _current(booking_id)
+        current = reread(booking_id)
         if current.status not in LIVE_STATUSES:
             raise ActionRefused("This booking was already cancelled.")
-        current.status = BookingStatus.cancelled
-        current.cancelled_at, current.cancelled_by = now, "client"
-        current.cancel_reason = (reason or "").strip()[:500] or None
-        current.ics_sequence += 1
-        current.updated_at = now
-        for participant in current.participants:
-            revoke_links(participant, now=now, reason="cancelled")
-        booking_cancelled.send(current, now=now)
+        mark_cancelled(current, by="client", reason=reason, now=now)
         audit.record("booking.cancel", record_type="booking", record_id=current.id, detail={"by": "client"})
         return current
 
@@ -190,7 +205,7 @@ def confirm_paid(booking_id: uuid.UUID, *, now: datetime) -> str:
     """
     counselor_id = db.session.scalar(select(Booking.counselor_id).where(Booking.id == booking_id))
     lock_calendar(counselor_id)
-    current = _current(booking_id)
+    current = reread(booking_id)
     if current.status in (BookingStatus.confirmed, BookingStatus.completed, BookingStatus.no_show):
         return "already"
     released = current.status == BookingStatus.cancelled and (current.cancelled_by, current.cancel_reason) == (

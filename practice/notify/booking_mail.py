@@ -89,8 +89,9 @@ def booking_cancelled(booking: Booking, *, now: datetime | None = None) -> None:
     queue_emails(emails)
 
 
-def links_resent(email: str, links: list[tuple[Participant, str]]) -> None:
-    """One message to the address that asked, with a fresh link for each of its bookings."""
+def links_resent(email: str, links: list[tuple[Participant, str]], *, by_staff: bool = False) -> None:
+    """One message to the address that asked, with a fresh link for each of its bookings (by_staff: the
+    practice sent them, nobody asked)."""
     first = links[0][0]
     items = []
     for participant, token in links:
@@ -99,7 +100,7 @@ def links_resent(email: str, links: list[tuple[Participant, str]]) -> None:
         items.append({"counselor": booking.counselor.name, "service": booking.service.name,
                       "when": when(booking.starts_at, zone), "manage_url": manage_url(booking, token)})
     queue_emails([Email(to=email, to_name=first.client.name, template="booking_links", kind="booking_links",
-                        context={"name": first.client.name, "bookings": items})])
+                        context={"name": first.client.name, "bookings": items, "by_staff": by_staff})])
 
 
 def payment_declined(booking: Booking, *, message: str, now: datetime) -> None:

@@ -65,30 +65,55 @@ def send_after_commit(refund: Refund) -> None:
 
 # --- refunds by the cancellation policy -------------------------------------------------------------------
 
-def refund_for_cancellation(booking: Booking, *, now: datetime) -> Refund | None:
+def policy_amount(payment: Payment, booking: Booking, *, now: datetime) -> int:
+    """What the payment's own cancellation policy gives back if the client cancels `booking` at `now`."""
+    return refund_on_cancel(payment.amount, payment.amount - payment.refundable, starts_at=booking.starts_at,
+                            now=now, policy=policy_of(payment))
+
+
+def refund_for_cancellation(booking: Booking, *, now: datetime, choice=None, actor=None) -> Refund | None:
     """Inside the cancel's own transaction (booking_cancelled): a paid booking's refund by the practice's
-    policy when its client cancelled, in full when the practice did. None when nothing is to be refunded."""
+    policy when its client cancelled, in full when the practice did. None when nothing is to be refunded.
+
+    choice: staff's booking.staff.RefundChoice when staff cancelled ("policy": as if the client had cancelled;
+    "full"; "amount": exactly that much, for its written reason, 0 included), made in the name of `actor`.
+    An amount above what is left is refused (RefundRefused), which undoes the cancel with it."""
     payment = Payment.of_booking(booking.id, for_update=True)  # two refunds never both take what is left
     if payment is None or payment.status not in REFUNDABLE:
+        if choice is not None and choice.how == "amount" and choice.amount:
+            raise RefundRefused("This booking has no payment to refund, so only $0 can be chosen.")
         return None
     paid, left = payment.amount, payment.refundable
-    if booking.cancelled_by == "client":
+    by_policy = booking.cancelled_by == "client" if choice is None else choice.how == "policy"
+    if by_policy:
         policy = policy_of(payment)  # what the client was promised when they paid
         amount = refund_on_cancel(paid, paid - left, starts_at=booking.starts_at, now=now, policy=policy)
         early = now <= booking.starts_at - policy.notice
         reason = (f"Cancelled by the client at least {notice_text(policy.notice)} ahead: refunded in full."
                   if early else f"Cancelled by the client less than {notice_text(policy.notice)} ahead: "
                                 "refunded by the late-cancellation policy.")
+        if choice is not None:  # staff chose the policy: the same rule, said as what happened
+            reason = (f"Cancelled by staff at least {notice_text(policy.notice)} ahead; by the cancellation "
+                      "policy, refunded in full." if early else
+                      f"Cancelled by staff less than {notice_text(policy.notice)} ahead; refunded by the "
+                      "late-cancellation policy, as if the client had cancelled.")
+    elif choice is not None and choice.how == "amount":
+        if choice.amount > left:
+            raise RefundRefused(f"You can refund at most {money(left, payment.currency)}, what is left of this "
+                                "payment once earlier refunds are taken off.")
+        amount, reason = choice.amount, f"Cancelled by the practice; amount chosen by staff: {choice.reason.strip()}"
     else:
         amount, reason = left, "Cancelled by the practice: refunded in full."
     if amount <= 0:
         return None
-    refund = Refund(payment=payment, amount=amount, kind="cancellation", reason=reason,
-                    requested_by=booking.cancelled_by or "client", state=RefundState.pending, attempts=0,
-                    created_at=now)
+    requested_by = booking.cancelled_by or "client"
+    if actor is not None and hasattr(actor, "email"):
+        requested_by = f"{actor.name} ({actor.email})"
+    refund = Refund(payment=payment, amount=amount, kind="cancellation", reason=reason[:500],
+                    requested_by=requested_by[:300], state=RefundState.pending, attempts=0, created_at=now)
     db.session.add(refund)
     db.session.flush()
-    audit.record("payment.refund", record_type="booking", record_id=booking.id,
+    audit.record("payment.refund", record_type="booking", record_id=booking.id, actor=actor,
                  detail={"kind": "cancellation", "refund": refund.id, "amount": amount,
                          "currency": payment.currency})
     send_after_commit(refund)
