@@ -46,6 +46,7 @@ def _list(value: str) -> list[str]:
 
 # Environment variable -> parser. The config key has the same name.
 ENVIRONMENT: dict[str, Callable[[str], Any]] = {
+    "PRACTICE_ENV": str,
     "DATABASE_URL": str,
     "SECRET_KEY": str,
     "BASE_URL": str,

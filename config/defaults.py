@@ -1,6 +1,9 @@
 """Defaults for every setting. Production overrides them with environment variables (README)."""
 from datetime import timedelta
 
+# "production": create_app refuses to start with insecure settings (config/production.py), one line for each.
+PRACTICE_ENV = "development"
+
 # Filled per instance in config.load(): a SQLite file in instance/.
 DATABASE_URL = ""
 # Empty: a random key is made once and kept in instance/ (fine for one machine; set it for several).

@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder="static",
     )
     config.load(app, test_config)
+    _refuse_insecure_production(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _ensure_local_secrets(app)
     keyring.configure(app.config["ENCRYPTION_KEYS"])
@@ -63,6 +65,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         gc.freeze()
         gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
     return app
+
+
+def _refuse_insecure_production(app: Flask) -> None:
+    """In production, stop before anything starts if a setting is insecure: one line on stderr per problem."""
+    if app.config["PRACTICE_ENV"] != "production":
+        return
+    from config.production import problems
+
+    found = problems(app.config)
+    if found:
+        for problem in found:
+            print(f"practice: refusing to start in production: {problem}", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def _ensure_local_secrets(app: Flask) -> None:
