@@ -84,6 +84,7 @@ ENVIRONMENT: dict[str, Callable[[str], Any]] = {
     "EMBED_ALLOWED_ORIGINS": _list,
     "REMINDER_HOURS_BEFORE": _int,
     "QUIET_HOURS": _quiet_hours,
+    "RECORD_RETENTION_YEARS": _int,
 }
 
 
@@ -129,5 +130,8 @@ def _derive(config) -> None:
     if not isinstance(config["REMINDER_HOURS_BEFORE"], int) or config["REMINDER_HOURS_BEFORE"] < 1:
         raise ConfigError(f"REMINDER_HOURS_BEFORE: expected a whole number of hours, at least 1, "
                           f"got {config['REMINDER_HOURS_BEFORE']!r}")
+    if not isinstance(config["RECORD_RETENTION_YEARS"], int) or config["RECORD_RETENTION_YEARS"] < 1:
+        raise ConfigError(f"RECORD_RETENTION_YEARS: expected a whole number of years, at least 1, "
+                          f"got {config['RECORD_RETENTION_YEARS']!r}")
     if config.get("SESSION_COOKIE_SECURE") is None:  # unset: secure cookies whenever the site is served over https
         config["SESSION_COOKIE_SECURE"] = config["BASE_URL"].startswith("https://")

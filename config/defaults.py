@@ -83,3 +83,7 @@ MAIL_MAX_ATTEMPTS = 8  # temporary failures are retried after 1, 2, 4 ... minute
 # earlier, when they begin).
 REMINDER_HOURS_BEFORE = 24
 QUIET_HOURS = "21:00-08:00"
+
+# Client records (practice/core/retention.py): kept this many years after a person's last session, then they may
+# be deleted; someone who never had a session may be deleted at once, on request. Nothing live may be pending.
+RECORD_RETENTION_YEARS = 7
