@@ -10,8 +10,9 @@ parts (weekly hours, bookings) add a field to DemoCounselor and a function here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -377,11 +378,253 @@ def seed_practice() -> None:
                                  actor=SEED_ACTOR, **PRACTICE_DETAILS)
 
 
-def seed_demo(now: datetime | None = None) -> None:
+def seed_demo(now: datetime | None = None) -> DemoDay:
+    now = now or clock.now()
     seed_practice()
     seed_counselors()
     seed_staff()
-    seed_availability(now or clock.now())
+    seed_availability(now)
+    return seed_demo_day(now)
+
+
+# --- the demo day: what front desk finds when they open the console -------------------------------------
+
+# A calm, complete answer set with the questionnaire's real item ids; each demo person changes a few items.
+CALM_ANSWERS: dict = {
+    "seeking": "couples", "commitment": "leaning_in", "relationship_length_years": 7,
+    "sign_doubts_honesty": 1, "sign_jealousy_conflict": 1, "sign_avoidance": 2, "sign_disconnection": 2,
+    "sign_repeated_breaches": 0, "sources": ["unresolved_conflict"], "affair_status": "none",
+    "csi4_1": 4, "csi4_2": 4, "csi4_3": 3, "csi4_4": 3,
+    "phq2_1": 1, "phq2_2": 0, "gad2_1": 1, "gad2_2": 1, "substance_concern": False,
+    "suicide_wished_dead": False, "suicide_better_off": False, "suicide_thoughts": False,
+    "suicide_attempt_ever": False,
+    "safety_afraid": False, "safety_hurt": False, "safety_threatened": False, "safety_forced": False,
+    "safety_monitoring": 0, "safety_together_ok": "yes",
+}
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    name: str
+    email: str  # with the day and time, what finds this session again on the next run
+    answers: dict | None = None  # changes to CALM_ANSWERS; None: this person has not sent an intake yet
+
+
+@dataclass(frozen=True)
+class DemoSession:
+    counselor: str
+    service: str
+    day: int  # days from today in the practice's zone (negative: already past)
+    at: str  # local start in the counselor's zone
+    client: DemoPerson
+    partner: DemoPerson | None = None
+    booked_days_ago: int = 3  # when it was booked, so the dashboard has weeks to show
+    what: str = ""  # what it shows, for the printout
+
+
+# Free sessions, so the day is the same with or without a payment service. Together they make a queue with one
+# urgent case (partner violence), a plain couple, a couple with one partner in, a mixed-agenda couple
+# (discernment) and an individual; sessions today for several counselors; and past sessions to close.
+DEMO_DAY: tuple[DemoSession, ...] = (
+    DemoSession("marcus-bell", "individual-consult", 0, "11:00", DemoPerson(
+        "Dana Whitfield", "dana.whitfield@example.org", {
+            "seeking": "individual", "commitment": "unsure", "safety_afraid": True, "safety_threatened": True,
+            "safety_monitoring": 3, "safety_together_ok": "no", "sources": ["control", "secrecy"],
+            "csi4_1": 1, "csi4_2": 1, "csi4_3": 1, "csi4_4": 1, "phq2_1": 2, "phq2_2": 2,
+            "in_own_words": "He reads my messages and I am scared of what he does when I go out."}),
+        booked_days_ago=1, what="urgent: partner violence"),
+    DemoSession("lucia-fernandez", "couple-trial", 0, "13:00", DemoPerson(
+        "Teresa Alvarado", "teresa.alvarado@example.org",
+        {"in_own_words": "We argue about the kids and then stop talking for days."}),
+        DemoPerson("Miguel Alvarado", "miguel.alvarado@example.org", {"sign_avoidance": 3}),
+        what="couples, both intakes in"),
+    DemoSession("daniel-reyes", "individual-consult", 0, "09:00", DemoPerson(
+        "Jonah Price", "jonah.price@example.org", {
+            "seeking": "individual", "partner_willing": "unsure", "sign_jealousy_conflict": 3,
+            "sign_doubts_honesty": 3, "sources": ["past_relationships", "attachment_fears"], "gad2_1": 2,
+            "gad2_2": 2, "in_own_words": "I keep checking my girlfriend's phone and I hate that I do it."}),
+        booked_days_ago=4, what="individual"),
+    DemoSession("maya-okafor", "individual-consult", 0, "15:30", DemoPerson(
+        "Leah Brandt", "leah.brandt@example.org"), booked_days_ago=2, what="intake not started"),
+    DemoSession("lucia-fernandez", "couple-trial", 1, "10:00", DemoPerson(
+        "Priyanka Shah", "priyanka.shah@example.org",
+        {"sources": ["infidelity", "deception"], "affair_status": "past_ended", "sign_doubts_honesty": 3,
+         "in_own_words": "My husband had an affair last year. He ended it but I can't stop doubting him."}),
+        DemoPerson("Arjun Shah", "arjun.shah@example.org"), booked_days_ago=2,
+        what="couple, one partner in (partial)"),
+    DemoSession("lucia-fernandez", "couple-trial", 3, "11:00", DemoPerson(
+        "Claire Dubois", "claire.dubois@example.org",
+        {"commitment": "leaning_in", "in_own_words": "I want us to try. I don't think he does."}),
+        DemoPerson("Olivier Dubois", "olivier.dubois@example.org",
+                   {"commitment": "leaning_out", "csi4_1": 2, "csi4_2": 2, "csi4_3": 2, "csi4_4": 2}),
+        booked_days_ago=5, what="mixed agenda: discernment"),
+    DemoSession("hana-seo", "individual-trial", 2, "12:00", DemoPerson(
+        "Min-jun Park", "minjun.park@example.org"), booked_days_ago=1, what="this week"),
+    DemoSession("daniel-reyes", "individual-consult", -1, "10:00", DemoPerson(
+        "Rosa Delgado", "rosa.delgado@example.org"), booked_days_ago=12, what="past: to mark attended"),
+    DemoSession("hana-seo", "individual-trial", -1, "14:00", DemoPerson(
+        "Ethan Cole", "ethan.cole@example.org"), booked_days_ago=16, what="past: to mark missed"),
+    DemoSession("marcus-bell", "individual-consult", -2, "10:00", DemoPerson(
+        "Nora Quinn", "nora.quinn@example.org"), booked_days_ago=20, what="past"),
+)
+
+# Paid sessions: made only when a local Stripe stand-in is configured (STRIPE_API_BASE and test keys), where the
+# seed pays them with Stripe's test card, so that a refund of them really goes through.
+DEMO_PAID: tuple[DemoSession, ...] = (
+    DemoSession("maya-okafor", "couple-trial", 0, "16:30", DemoPerson("Grace Hollis", "grace.hollis@example.org"),
+                DemoPerson("Ben Hollis", "ben.hollis@example.org"), booked_days_ago=0, what="paid: refundable"),
+    DemoSession("wei-zhang", "individual-trial", 2, "14:00", DemoPerson("Lena Wu", "lena.wu@example.org"),
+                booked_days_ago=0, what="paid: refundable"),
+)
+DEMO_TEST_CARD = "4242424242424242"
+
+
+@dataclass
+class DemoDay:
+    sessions: list = field(default_factory=list)  # (DemoSession, booking id) for every demo session there is
+    paid: bool = False  # whether paid sessions could be made (a Stripe stand-in is configured)
+
+
+def practice_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("PRACTICE_TIMEZONE") or "America/New_York")
+
+
+def seed_demo_day(now: datetime) -> DemoDay:
+    """The demo day's sessions and intakes around `now`; a session already there (same person, same day) is
+    left as it is, so a second run adds nothing. Intakes go through intake.service (encrypted, routed by the
+    real engine, audited) and payments through payments.service and the stand-in."""
+    day = DemoDay(paid=_standin_configured())
+    today = now.astimezone(practice_zone()).date()
+    for item in DEMO_DAY + (DEMO_PAID if day.paid else ()):
+        booking_id = _existing_demo_session(item, today) or _make_demo_session(item, today, now=now)
+        if booking_id is not None:
+            day.sessions.append((item, booking_id))
+    return day
+
+
+def _local_start(item: DemoSession, today) -> datetime:
+    zone = ZoneInfo(queries.counselor_by_slug(item.counselor).timezone)
+    return datetime.combine(today + timedelta(days=item.day), time.fromisoformat(item.at), zone)
+
+
+def _existing_demo_session(item: DemoSession, today):
+    """The booking made for this item on its day, if one is there (and, for a paid one, still known to Stripe)."""
+    from practice.booking.models import Booking, Client, Participant
+
+    start = _local_start(item, today)
+    day_start = start.replace(hour=0, minute=0)
+    found = db.session.scalars(
+        select(Booking.id).join(Participant, Participant.booking_id == Booking.id)
+        .join(Client, Client.id == Participant.client_id)
+        .where(Client.email == item.client.email, Participant.role == "client",
+               Booking.starts_at >= day_start.astimezone(timezone.utc),
+               Booking.starts_at < (day_start + timedelta(days=1)).astimezone(timezone.utc))).all()
+    if item not in DEMO_PAID:
+        return found[0] if found else None
+    return next((booking_id for booking_id in found if _paid_at_stripe(booking_id)), None)
+
+
+def _make_demo_session(item: DemoSession, today, *, now: datetime):
+    """Book the item at its time (or the next free hour that day) through the calendar guard, send its intakes,
+    and for a paid one pay it at the stand-in. None when the counselor has no free hour left that day."""
+    from practice.booking.errors import SlotUnavailable
+    from practice.booking.guard import calendar_write, claim, lock_calendar
+    from practice.booking.models import Booking, BookingStatus, Client, Participant
+    from practice.intake import service as intake_service
+
+    counselor = queries.counselor_by_slug(item.counselor)
+    service = queries.service_of(counselor, item.service)
+    paid = service.price > 0
+    booked_at = now - timedelta(days=item.booked_days_ago)
+    hold = timedelta(minutes=current_app.config["BOOKING_HOLD_MINUTES"])
+    people = [("client", item.client)] + ([("partner", item.partner)] if item.partner else [])
+
+    def work(start: datetime):
+        lock_calendar(counselor.id)
+        end = start + timedelta(minutes=service.duration_minutes)
+        blocked_until = end + timedelta(minutes=service.buffer_minutes)
+        claim(counselor.id, start, blocked_until, now=now)
+        booking = Booking(
+            counselor_id=counselor.id, service_id=service.id, starts_at=start, ends_at=end,
+            blocked_until=blocked_until, client_timezone=counselor.timezone,
+            status=BookingStatus.held if paid else BookingStatus.confirmed,
+            hold_expires_at=now + hold if paid else None, confirmed_at=None if paid else booked_at,
+            policies_accepted_at=booked_at, ics_sequence=0, reschedule_count=0, created_at=booked_at,
+            updated_at=booked_at, uses_insurance=False if paid else None)
+        state = counselor.license_states[0] if counselor.license_states else None
+        for role, person in people:
+            booking.participants.append(Participant(role=role, client=Client(
+                name=person.name, email=person.email, state=state, created_at=booked_at)))
+        db.session.add(booking)
+        db.session.flush()
+        tokens = intake_service.issue_intakes(booking, now=now, new_booking=True)
+        return booking.id, tokens
+
+    first = _local_start(item, today).astimezone(timezone.utc)
+    for shift in range(6):  # the next hours of that day, when someone booked the time meanwhile
+        try:
+            booking_id, tokens = calendar_write(lambda: work(first + timedelta(hours=shift)))
+            break
+        except SlotUnavailable:
+            continue
+    else:
+        return None
+    for role, person in people:
+        if person.answers is not None:
+            intake_service.submit(tokens[role], {**CALM_ANSWERS, **person.answers}, now=now)
+    if paid:
+        _pay_at_standin(booking_id, now=now)
+    return booking_id
+
+
+def _standin_configured() -> bool:
+    """A local Stripe stand-in with test keys: the only Stripe the seed pays at (never a real account)."""
+    config = current_app.config
+    return bool(config.get("STRIPE_API_BASE") and str(config.get("STRIPE_SECRET_KEY") or "").startswith("sk_test")
+                and str(config.get("STRIPE_PUBLISHABLE_KEY") or "").startswith("pk_test"))
+
+
+def _paid_at_stripe(booking_id) -> bool:
+    """The booking's payment succeeded and Stripe still has it (a stand-in forgets everything when it stops)."""
+    import stripe
+
+    from practice.payments.models import Payment, PaymentStatus
+    from practice.payments.stripe_api import client
+
+    payment = Payment.of_booking(booking_id)
+    if payment is None or payment.status == PaymentStatus.awaiting or not payment.stripe_payment_intent_id:
+        return False
+    try:
+        client().v1.payment_intents.retrieve(payment.stripe_payment_intent_id)
+    except stripe.InvalidRequestError:
+        return False
+    return True
+
+
+def _pay_at_standin(booking_id, *, now: datetime) -> None:
+    """Pay as a client would (the stand-in's Stripe.js confirmation with the test card), then apply the
+    stand-in's own payment_intent.succeeded event as the webhook would: the same event later delivered to the
+    webhook is a duplicate and changes nothing."""
+    import json
+    import urllib.request
+
+    from practice.payments import service as payments_service
+    from practice.payments.stripe_api import client
+
+    payment = payments_service.start_payment(booking_id, now=now)
+    config = current_app.config
+    intent_id = payment.stripe_payment_intent_id
+    body = json.dumps({"key": config["STRIPE_PUBLISHABLE_KEY"], "client_secret": payment.client_secret,
+                       "card": {"number": DEMO_TEST_CARD, "exp_month": "12", "exp_year": str(now.year + 3),
+                                "cvc": "123"}}).encode()
+    request = urllib.request.Request(
+        f"{config['STRIPE_API_BASE'].rstrip('/')}/_config/practice/confirm_card_payment/{intent_id}", data=body,
+        headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+    event = next(e for e in client().v1.events.list(params={"type": "payment_intent.succeeded", "limit": 100})
+                 .auto_paging_iter() if e.data.object.id == intent_id)
+    payments_service.apply_event(event, now=now)
 
 
 @click.command("seed-demo")
@@ -389,7 +632,7 @@ def seed_demo(now: datetime | None = None) -> None:
 def seed_demo_command() -> None:
     """Fill the database with a demo practice (safe to run again)."""
     try:
-        seed_demo()
+        day = seed_demo()
     except (counselor_service.CounselorInvalid, auth_service.AccountError, ScheduleInvalid) as exc:
         db.session.rollback()
         raise click.ClickException(f"the demo data was refused: {exc}") from None
@@ -402,3 +645,8 @@ def seed_demo_command() -> None:
     for person in DEMO_STAFF:
         click.echo(f"  {person.role:<10} {person.email:<{width}}  password: {person.password}")
     click.echo("These passwords are published with the code: use them for demos only, never for real data.")
+    click.echo(f"The demo day: {len(day.sessions)} sessions from two days ago to later this week, with intakes in "
+               f"the queue at {base_url}/staff/intakes (one urgent).")
+    if not day.paid:
+        click.echo("No paid sessions were made: the seed pays them only at a local Stripe stand-in (STRIPE_API_BASE "
+                   "with test keys), so that their refunds work.")
