@@ -42,7 +42,9 @@ def _tell_of_the_new_time(booking, *, old_start, tokens, now, **_):
 
 
 @booking_cancelled.connect
-def _tell_of_the_cancellation(booking, *, now, **_):
+def _tell_of_the_cancellation(booking, *, now, converted=False, **_):
+    if converted:  # split into individual sessions: booking_converted tells each person of their own instead
+        return
     booking_mail.booking_cancelled(booking, now=now)
 
 
@@ -119,3 +121,20 @@ from practice.calendar import caldav_sync  # noqa: E402
 @booking_cancelled.connect
 def _push_the_change(booking, *, now, **_):
     caldav_sync.mark_due(booking, now=now)
+
+
+# Staff moves from the intake page (practice.booking.assign, practice.booking.convert).
+from practice.booking.signals import booking_converted, booking_reassigned  # noqa: E402
+
+
+@booking_reassigned.connect
+def _tell_of_the_new_counselor(booking, *, old_counselor, old_start, tokens, now, **_):
+    booking_mail.booking_reassigned(booking, old_counselor, old_start, tokens, now=now)
+    caldav_sync.mark_due(booking, now=now)
+
+
+@booking_converted.connect
+def _tell_each_of_their_own_session(couple, *, sessions, tokens, now, **_):
+    """One message per person, about their own new session only; the couple booking's refund and calendar
+    copy are booking_cancelled's receivers' (sent with converted=True)."""
+    booking_mail.booking_converted(couple, sessions, tokens, now=now)

@@ -66,13 +66,65 @@ def section_answers(section: Section, form: MultiDict) -> dict[str, Any]:
     return answers
 
 
-class DecisionForm(FlaskForm):
+# Short labels for the queue's flag badges (INTAKE.md, "Flags"); codes not listed read as their words.
+FLAG_LABELS = {
+    "suicide_acute": "Suicide: now",
+    "suicide_risk": "Suicide risk",
+    "ipv_risk": "Partner violence",
+    "coercive_control": "Coercive control",
+    "unsafe_together": "Unsafe together",
+    "ongoing_affair": "Ongoing affair",
+    "mixed_agenda": "Mixed agenda",
+    "both_leaving": "Both leaving",
+    "relationship_distress": "Distress",
+    "depression_screen": "Depression screen",
+    "anxiety_screen": "Anxiety screen",
+    "substance_concern": "Substance use",
+    "past_wounds": "Past wounds",
+}
+URGENT_FLAGS = ("suicide_acute", "suicide_risk", "ipv_risk")
+QUEUE_VIEWS = {"todo": "To do", "processed": "Done", "all": "All"}
+
+
+def flag_label(code: str) -> str:
+    if code in FLAG_LABELS:
+        return FLAG_LABELS[code]
+    words = code.removeprefix("trust_").replace("_", " ")
+    return ("Trust: " if code.startswith("trust_") else "") + words[:1].upper() + words[1:]
+
+
+class _Versioned(FlaskForm):
+    # The decision's version the page was rendered at: a change from an older page is refused (409).
+    version = HiddenField()
+
+
+class DecisionForm(_Versioned):
     action = RadioField("Decision", choices={"accept": "Accept the recommendation",
                                              "override": "Use another track"},
                         validators=[InputRequired("Accept, or choose another track.")])
     track = SelectField("Track to use instead", choices={"": "Choose a track", **{t: TRACK_LABELS[t] for t in TRACKS}},
                         validators=[Optional()])
     reason = TextAreaField("Why (needed to override)", validators=[Optional(), Length(max=2000)])
+
+
+class ProcessedForm(_Versioned):
+    pass
+
+
+class AssignForm(_Versioned):
+    # Choices are the page's suggestions (and, once a counselor is chosen, their free times).
+    counselor = SelectField("Counselor", choices=[], validators=[InputRequired("Choose a counselor.")])
+    start = SelectField("Time", choices=[], validate_choice=False, validators=[Optional()])
+
+
+class ConvertForm(_Versioned):
+    # Each choice is "<counselor id>|<start, ISO 8601 UTC>", grouped by counselor.
+    client = SelectField("Session for partner 1", choices=[], validate_choice=False,
+                         validators=[InputRequired("Choose a counselor and time for this person.")])
+    partner = SelectField("Session for partner 2", choices=[], validate_choice=False,
+                          validators=[InputRequired("Choose a counselor and time for this person.")])
+    reason = TextAreaField("Why the sessions are being separated",
+                           validators=[InputRequired("Say why the sessions are being separated."), Length(max=2000)])
 
 
 class LiftBlockForm(FlaskForm):

@@ -21,6 +21,8 @@ from typing import Any, Mapping
 from flask import current_app
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
 from practice.audit import service as audit
 from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus, Participant
@@ -304,7 +306,10 @@ def route_booking(booking: Booking, *, now: datetime) -> RoutingDecision | None:
         for place, partner_scores in zip(places, result.scores):
             scores[name][place] = getattr(partner_scores, name)
 
-    decision = db.session.scalar(select(RoutingDecision).where(RoutingDecision.booking_id == booking.id))
+    # Locked, and read as it stands: a staff decision committed meanwhile is seen (and its version kept in
+    # step), rather than making this UPDATE stale and the person's submission fail.
+    decision = db.session.scalar(select(RoutingDecision).where(RoutingDecision.booking_id == booking.id)
+                                 .with_for_update().execution_options(populate_existing=True))
     if decision is None:
         decision = RoutingDecision(booking_id=booking.id)
         db.session.add(decision)
@@ -314,9 +319,10 @@ def route_booking(booking: Booking, *, now: datetime) -> RoutingDecision | None:
     decision.decided_at = now
     reviewed = decision.accepted_at is not None
     decision.accepted_by_id = decision.accepted_at = decision.override_track = decision.override_reason = None
+    decision.processed_at = decision.processed_by_id = None  # and front desk's "done" with it
     db.session.flush()
     audit.record("intake.route", record_type="booking", record_id=booking.id,
-                 detail={"intakes": len(intakes), "review_cleared": reviewed})
+                 detail={"intakes": len(intakes), "review_cleared": reviewed, "version": decision.version})
     return decision
 
 
@@ -421,32 +427,164 @@ def lift_blocks(booking_id: uuid.UUID, *, actor, now: datetime) -> int:
     return lifted
 
 
-# --- staff: decisions -----------------------------------------------------------------------------------
+# --- staff: decisions ---------------------------------------------------------------------------------
+#
+# Optimistic locking: each staff form carries the decision's version as the page showed it. A change made from
+# an older page is refused with DecisionChanged, which says what happened since and who did it, so the second
+# person decides again knowingly. The check is made on the row read in the write transaction, and the UPDATE
+# itself only matches that version (RoutingDecision.version is SQLAlchemy's version_id_col): two commits at the
+# very same moment end in StaleDataError for one of them, reported the same way.
+#
+# Every change of a decision is audited with the version it produced, which is how changes_since() finds them.
 
-def record_staff_decision(booking_id: uuid.UUID, *, actor, action: str, track: str | None = None,
-                          reason: str | None = None, now: datetime) -> RoutingDecision:
-    """Accept the recommendation, or override it with another track and a reason; audited."""
-    decision = db.session.scalar(select(RoutingDecision).where(RoutingDecision.booking_id == booking_id))
-    errors: dict[str, list[str]] = {}
-    reason = (reason or "").strip()
+CHANGE_ACTIONS = ("intake.route", "intake.accept", "intake.override", "intake.processed", "intake.reassigned",
+                  "intake.converted")
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str  # one of CHANGE_ACTIONS
+    by: str | None  # the staff member's name; None for a person's intake arriving
+    at: datetime
+
+
+class DecisionChanged(Exception):
+    """The decision moved on since the page was opened (409): `changes` says how, `version` is where it is now."""
+
+    def __init__(self, changes: list[Change], version: int):
+        super().__init__(f"changed since: {[c.action for c in changes]}")
+        self.changes = changes
+        self.version = version
+
+
+def parse_version(value) -> int | None:
+    """The version a form carried, or None when it carried none that can be read."""
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def changes_since(booking_id: uuid.UUID, version: int) -> list[Change]:
+    """What was done to this booking's decision after `version`, oldest first (from the audit log)."""
+    from practice.audit.models import AuditEvent
+    from practice.auth.models import User
+
+    rows = db.session.execute(
+        select(AuditEvent.action, AuditEvent.at, AuditEvent.detail, User.name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.record_type == "booking", AuditEvent.record_id == str(booking_id),
+               AuditEvent.action.in_(CHANGE_ACTIONS))
+        .order_by(AuditEvent.id)).all()
+    return [Change(row.action, row.name, row.at) for row in rows
+            if isinstance(row.detail, dict) and (row.detail.get("version") or 0) > version]
+
+
+def _decision_for_change(booking_id: uuid.UUID, expected_version: int | None) -> RoutingDecision:
+    """The booking's decision, read in the caller's write transaction; DecisionChanged if it is not at the
+    version the staff member saw, DecisionRefused if there is none."""
+    decision = db.session.scalar(select(RoutingDecision).where(RoutingDecision.booking_id == booking_id)
+                                 .execution_options(populate_existing=True))
     if decision is None:
         raise DecisionRefused({"action": ["There is no recommendation to decide on yet."]})
-    if action == "override":
-        if track not in TRACKS:
-            errors["track"] = ["Choose the track to use instead."]
-        elif track == decision.track:
-            errors["track"] = ["That is the recommended track: accept it instead."]
-        if not reason:
-            errors["reason"] = ["Say why you are overriding the recommendation."]
-        elif len(reason) > 2000:
-            errors["reason"] = ["Keep the reason to 2,000 characters or fewer."]
-    elif action != "accept":
-        errors["action"] = ["Accept or override."]
-    if errors:
-        raise DecisionRefused(errors)
-    decision.accepted_by_id, decision.accepted_at = actor.id, now
-    decision.override_track = track if action == "override" else None
-    decision.override_reason = reason if action == "override" else None
-    audit.record(f"intake.{action}", record_type="booking", record_id=booking_id, actor=actor)
-    db.session.commit()
+    if expected_version is None:
+        raise DecisionRefused({"version": ["This form is missing what it was based on. Reload the page and try "
+                                           "again."]})
+    if decision.version != expected_version:
+        raise DecisionChanged(changes_since(booking_id, expected_version), decision.version)
     return decision
+
+
+def _audit_change(action: str, booking_id: uuid.UUID, decision: RoutingDecision, *, actor,
+                  detail: dict | None = None) -> None:
+    db.session.flush()  # the UPDATE, checked against the version read: the version it made is now known
+    audit.record(action, record_type="booking", record_id=booking_id, actor=actor,
+                 detail={**(detail or {}), "version": decision.version})
+
+
+def _stale(booking_id: uuid.UUID, expected_version: int) -> DecisionChanged:
+    """After a StaleDataError (and its rollback): what the winner did."""
+    version = db.session.scalar(select(RoutingDecision.version).where(RoutingDecision.booking_id == booking_id))
+    db.session.rollback()
+    return DecisionChanged(changes_since(booking_id, expected_version), version or expected_version)
+
+
+def _committed_change(booking_id: uuid.UUID, expected_version: int | None, change) -> RoutingDecision:
+    """Run `change(decision)` on the decision at the version the staff member saw, and commit."""
+    _write_transaction()
+    try:
+        decision = _decision_for_change(booking_id, expected_version)
+        change(decision)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _stale(booking_id, expected_version) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    return decision
+
+
+def record_staff_decision(booking_id: uuid.UUID, *, actor, action: str, track: str | None = None,
+                          reason: str | None = None, version: int | None = None, now: datetime) -> RoutingDecision:
+    """Accept the recommendation, or override it with another track and a reason; audited.
+
+    `version`: the decision's version on the page the staff member decided from (DecisionChanged if it moved).
+    """
+    reason = (reason or "").strip()
+
+    def change(decision: RoutingDecision) -> None:
+        errors: dict[str, list[str]] = {}
+        if action == "override":
+            if track not in TRACKS:
+                errors["track"] = ["Choose the track to use instead."]
+            elif track == decision.track:
+                errors["track"] = ["That is the recommended track: accept it instead."]
+            if not reason:
+                errors["reason"] = ["Say why you are overriding the recommendation."]
+            elif len(reason) > 2000:
+                errors["reason"] = ["Keep the reason to 2,000 characters or fewer."]
+        elif action != "accept":
+            errors["action"] = ["Accept or override."]
+        if errors:
+            raise DecisionRefused(errors)
+        decision.accepted_by_id, decision.accepted_at = actor.id, now
+        decision.override_track = track if action == "override" else None
+        decision.override_reason = reason if action == "override" else None
+        _audit_change(f"intake.{action}", booking_id, decision, actor=actor)
+
+    return _committed_change(booking_id, version, change)
+
+
+def mark_processed(booking_id: uuid.UUID, *, actor, version: int | None, now: datetime) -> RoutingDecision:
+    """Front desk is done with this intake: it leaves the queue's "to do" list. Only once the recommendation
+    was accepted or overridden; a new recommendation (the partner's intake) puts it back. Audited."""
+
+    def change(decision: RoutingDecision) -> None:
+        if decision.accepted_at is None:
+            raise DecisionRefused({"processed": ["Accept the recommendation or override it first: an intake is "
+                                                 "done only once someone has decided on it."]})
+        if decision.processed_at is not None:
+            raise DecisionRefused({"processed": ["This intake is already marked as done."]})
+        decision.processed_at, decision.processed_by_id = now, actor.id
+        _audit_change("intake.processed", booking_id, decision, actor=actor)
+
+    return _committed_change(booking_id, version, change)
+
+
+def note_booking_changed(booking_id: uuid.UUID, *, expected_version: int | None, action: str, actor) -> None:
+    """Inside the transaction of a staff change to the booking itself (a counselor assigned, the booking split
+    into individual sessions), made from the intake page: the decision must still be at the version that page
+    showed (DecisionChanged otherwise, which rolls the change back), and moves on, so that other open pages see
+    it. `action`: "reassigned" or "converted". No decision (no intake yet): nothing to check."""
+    decision = db.session.scalar(select(RoutingDecision).where(RoutingDecision.booking_id == booking_id)
+                                 .execution_options(populate_existing=True))
+    if decision is None:
+        return
+    if expected_version is None or decision.version != expected_version:
+        raise DecisionChanged(changes_since(booking_id, expected_version or 0), decision.version)
+    flag_modified(decision, "rule")  # an UPDATE with nothing else changed: the version moves on
+    _audit_change(f"intake.{action}", booking_id, decision, actor=actor)
+
+
+def stale_change(booking_id: uuid.UUID, expected_version: int) -> DecisionChanged:
+    """For a caller whose own transaction ended in StaleDataError (and was rolled back): what happened."""
+    return _stale(booking_id, expected_version)

@@ -10,16 +10,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy import case, select
+from sqlalchemy.orm import selectinload
 
 from practice.audit import service as audit
+from practice.booking.convert import sessions_from as converted_sessions
 from practice.booking.models import Booking, Participant
 from practice.extensions import db
 from practice.intake import matching
 from practice.intake.display import AnswerSection, answer_sections
 from practice.intake.models import Intake, RoutingDecision, SelfBookingBlock
-from practice.intake.service import Progress, active_blocks, progress
+from practice.intake.service import ROLE_INDEX, Progress, active_blocks, progress
 
 
 class NotAllowed(Exception):
@@ -43,6 +44,27 @@ def may_lift_block(user) -> bool:
     return user.role in ("admin", "frontdesk")
 
 
+def may_manage(user) -> bool:
+    """Mark done, assign a counselor, split a couple booking: front desk and admins (the routes say so too)."""
+    return user.role in ("admin", "frontdesk")
+
+
+def convert_refusal(booking: Booking, decision: RoutingDecision | None, *, now: datetime) -> str | None:
+    """Why this booking can't be split into individual sessions from its intake page, or None.
+
+    Only a live couple booking whose intake points away from joint sessions (INTAKE.md: a safety review, R1's
+    separate individual assessments, or individual therapy) is split this way."""
+    from practice.booking.convert import convertible
+
+    refused = convertible(booking, now=now)
+    if refused:
+        return refused
+    if decision is None or decision.final_track not in ("safety_review", "individual"):
+        return ("Only a couples booking whose intake points to a safety review or to individual therapy is "
+                "split into individual sessions. If that is what's needed, override the recommendation first.")
+    return None
+
+
 @dataclass(frozen=True)
 class Person:
     role: str
@@ -61,6 +83,8 @@ class IntakeSummary:
     matches: tuple[matching.Match, ...]
     blocks: tuple[SelfBookingBlock, ...]
     shows_answers: bool
+    sessions: tuple[Booking, ...] = ()  # the individual sessions this couple booking was split into
+    made_from: Booking | None = None  # the couple booking this session was split from
 
 
 def open_booking(booking_id: str | uuid.UUID, viewer) -> Booking:
@@ -97,14 +121,44 @@ def summary_for(booking_id: str | uuid.UUID, viewer, *, now: datetime) -> Intake
                          detail={"role": participant.role})
         people.append(Person(participant.role, participant.client.name, intake.id if intake else None,
                              progress(intake), intake.submitted_at if intake else None, answers))
-    matches: tuple = ()
-    if decision is not None:
-        client = booking.participant("client")
-        matches = tuple(matching.matching_counselors(decision.final_track, [f["code"] for f in decision.flags],
-                                                     state=client.client.state if client else None))
+    matches = tuple(matches_for(booking, decision))
+    made_from = db.session.get(Booking, booking.converted_from_id) if booking.converted_from_id else None
     summary = IntakeSummary(booking, decision, tuple(people), matches, tuple(active_blocks(booking)),
-                            shows_answers)
+                            shows_answers, tuple(converted_sessions(booking.id)), made_from)
     return summary
+
+
+def matches_for(booking: Booking, decision: RoutingDecision | None) -> list[matching.Match]:
+    """The counselors who fit the booking's decision (those a booking may be given to), best first."""
+    if decision is None:
+        return []
+    client = booking.participant("client")
+    return matching.matching_counselors(decision.final_track, [f["code"] for f in decision.flags],
+                                        state=client.client.state if client else None)
+
+
+def individual_matches(booking: Booking, decision: RoutingDecision | None) -> dict[str, list[matching.Match]]:
+    """For splitting a couple booking: per person (role), the counselors licensed in their state who see
+    individuals, fitted to the decision's track and that person's own flags. A partner's state is not asked
+    when booking, so the booker's stands in for it."""
+    client = booking.participant("client")
+    fallback = client.client.state if client else None
+    track = decision.final_track if decision is not None and matching.TRACK_FORMAT[decision.final_track] == \
+        "individual" else "individual"
+    found = {}
+    for participant in booking.participants:
+        place = ROLE_INDEX[participant.role]
+        codes = [f["code"] for f in (decision.flags if decision is not None else ()) if f.get("partner") == place]
+        found[participant.role] = matching.matching_counselors(track, codes,
+                                                               state=participant.client.state or fallback)
+    return found
+
+
+@dataclass(frozen=True)
+class QueueFlag:
+    code: str
+    severity: str
+    partner: int | None  # 0: the client who booked, 1: the invited partner, None: the couple
 
 
 @dataclass(frozen=True)
@@ -112,21 +166,49 @@ class QueueRow:
     booking: Booking
     decision: RoutingDecision
 
+    @property
+    def flags(self) -> list[QueueFlag]:
+        """Urgent first, then concerns, then the rest, each in the engine's order."""
+        order = {"urgent": 0, "concern": 1, "info": 2}
+        flags = [QueueFlag(f["code"], f.get("severity", "info"), f.get("partner")) for f in self.decision.flags or ()]
+        return sorted(flags, key=lambda f: order.get(f.severity, 3))
 
-def queue(viewer, *, limit: int = 200) -> list[QueueRow]:
-    """Bookings with at least one intake in: urgent first, then the newest recommendation; a counselor sees
-    their own bookings only. Loads the plain columns only (track, urgency, review): nothing is decrypted for the
-    list. The reading is audited like any other: the caller commits (see summary_for)."""
+    @property
+    def processed(self) -> bool:
+        return self.decision.processed_at is not None
+
+
+QUEUE_SHOWS = ("todo", "processed", "all")
+
+
+class QueueFilterInvalid(ValueError):
+    """A `show` the queue doesn't know (422)."""
+
+
+def queue(viewer, *, show: str = "todo", now: datetime, limit: int = 200) -> list[QueueRow]:
+    """Bookings with at least one intake in: urgent first (a suicide or partner-violence flag), then by the
+    session's date, soonest first, sessions already past after the upcoming ones (the latest first).
+
+    `show`: "todo" (not yet marked done), "processed" or "all". A counselor sees their own bookings only.
+    The decision's flags and reasons are decrypted for the list (front desk may see them); the reading is
+    audited like any other: the caller commits (see summary_for)."""
+    if show not in QUEUE_SHOWS:
+        raise QueueFilterInvalid(show)
+    past = case((Booking.starts_at < now, 1), else_=0)
     query = (select(RoutingDecision, Booking).join(Booking, Booking.id == RoutingDecision.booking_id)
-             .options(load_only(RoutingDecision.booking_id, RoutingDecision.track, RoutingDecision.urgent,
-                                RoutingDecision.partial, RoutingDecision.blocks_self_booking,
-                                RoutingDecision.decided_at, RoutingDecision.accepted_at,
-                                RoutingDecision.override_track),
-                      selectinload(Booking.counselor), selectinload(Booking.service),
-                      selectinload(Booking.participants).selectinload(Participant.client))
-             .order_by(RoutingDecision.urgent.desc(), RoutingDecision.decided_at.desc()).limit(limit))
+             .options(selectinload(Booking.counselor), selectinload(Booking.service),
+                      selectinload(Booking.participants).selectinload(Participant.client),
+                      selectinload(RoutingDecision.accepted_by), selectinload(RoutingDecision.processed_by))
+             .order_by(RoutingDecision.urgent.desc(), past,
+                       case((Booking.starts_at >= now, Booking.starts_at)),
+                       case((Booking.starts_at < now, Booking.starts_at)).desc(), RoutingDecision.id)
+             .limit(limit))
+    if show == "todo":
+        query = query.where(RoutingDecision.processed_at.is_(None))
+    elif show == "processed":
+        query = query.where(RoutingDecision.processed_at.is_not(None))
     if viewer.role == "counselor":
         query = query.where(Booking.counselor_id == viewer.counselor_id)
     rows = [QueueRow(booking, decision) for decision, booking in db.session.execute(query)]
-    audit.record("intake.view_queue", record_type="booking", actor=viewer, detail={"rows": len(rows)})
+    audit.record("intake.view_queue", record_type="booking", actor=viewer, detail={"rows": len(rows), "show": show})
     return rows

@@ -126,3 +126,34 @@ def late_payment_refunded(booking: Booking, *, amount: int, currency: str, reaso
     context["taken"] = reason == "taken"
     context["book_again_url"] = f"{current_app.config['BASE_URL']}/counselors/{booking.counselor.slug}"
     queue_emails([_to(client, "payment_refunded", context, f"late-refund:{booking.id}")])
+
+
+def booking_reassigned(booking: Booking, old_counselor, old_start: datetime, tokens: dict[str, str], *,
+                       now: datetime | None = None) -> None:
+    """Staff gave the booking to another counselor (and perhaps another time): each person their own message
+    with the new counselor, the time, a fresh link and an updated invite."""
+    emails, attachments = [], _invites(booking, now)
+    for participant in booking.participants:
+        context = _context(booking, participant, tokens.get(participant.role))
+        context["old_counselor"] = old_counselor.name
+        context["old_when"] = when(old_start, context["zone"]) if old_start != booking.starts_at else None
+        emails.append(_to(participant, "booking_reassigned", context,
+                          f"reassigned:{booking.id}:{booking.ics_sequence}:{participant.role}",
+                          attachments[participant.role]))
+    queue_emails(emails)
+
+
+def booking_converted(couple: Booking, sessions: dict[str, Booking], tokens: dict[str, str], *,
+                      now: datetime | None = None) -> None:
+    """A couple booking split into individual sessions: each person one message about their own new session
+    only (never the other's time or counselor, nor why), with its link and invite. It stands in for the couple
+    booking's cancellation message, which is not sent."""
+    emails = []
+    for role, session in sessions.items():
+        participant = session.participant("client")
+        context = _context(session, participant, tokens.get(role))
+        context["old_service"] = couple.service.name
+        context["old_when"] = when(couple.starts_at, context["zone"])
+        emails.append(_to(participant, "booking_converted", context, f"converted:{session.id}",
+                          _invites(session, now)["client"]))
+    queue_emails(emails)
