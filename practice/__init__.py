@@ -137,6 +137,12 @@ def _register_blueprints(app: Flask) -> None:
     register_calendar(app)  # each person's invite.ics
     from practice.frontdesk.dashboard import bp as frontdesk_dashboard_bp
     app.register_blueprint(frontdesk_dashboard_bp)  # the practice dashboard and its CSV export
+    from practice.frontdesk.clients import bp as frontdesk_clients_bp
+    app.register_blueprint(frontdesk_clients_bp)  # finding a client, their page, export and deletion
+    from practice.frontdesk.bookings import bp as frontdesk_bookings_bp
+    from practice.frontdesk.today import bp as frontdesk_today_bp
+    app.register_blueprint(frontdesk_today_bp)  # the practice's day and week
+    app.register_blueprint(frontdesk_bookings_bp)  # one booking for staff, and what staff do to it
     csrf.exempt(api_bp)
     csrf.exempt(scheduling_api_bp)
     csrf.exempt(booking_api_bp)  # the JSON API takes no cookies for its writes; tokens travel in the body
