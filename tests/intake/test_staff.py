@@ -3,6 +3,7 @@ counselor and admins the full answers too; every view audited; accept or overrid
 from __future__ import annotations
 
 import html
+import uuid
 
 from sqlalchemy import select
 
@@ -75,18 +76,25 @@ def test_clients_and_strangers_are_kept_out(client, counselor, smtp_server):
     assert client.get("/staff/intakes").status_code == 302
 
 
+def version_of(booking_id: str) -> str:
+    return str(db.session.scalar(select(RoutingDecision.version).join(RoutingDecision.booking)
+                                 .where(RoutingDecision.booking_id == uuid.UUID(booking_id))))
+
+
 def test_accept_or_override_with_a_reason(client, counselor, smtp_server, frontdesk, sign_in):
     booked = submitted_couple(client, smtp_server)
     sign_in(frontdesk)
-    refused = client.post(f"/staff/intakes/{booked.id}/decision", data={"action": "override",
+    v = version_of(booked.id)
+    refused = client.post(f"/staff/intakes/{booked.id}/decision", data={"action": "override", "version": v,
                                                                          "track": "individual"})
     assert refused.status_code == 422
     assert "Say why you are overriding the recommendation." in html.unescape(refused.get_data(as_text=True))
     same = client.post(f"/staff/intakes/{booked.id}/decision", data={"action": "override", "track": "couples",
-                                                                      "reason": "x"})
+                                                                      "reason": "x", "version": v})
     assert same.status_code == 422
     saved = client.post(f"/staff/intakes/{booked.id}/decision", data={
-        "action": "override", "track": "individual", "reason": "Spoke with both; they want individual work first."})
+        "action": "override", "track": "individual", "reason": "Spoke with both; they want individual work first.",
+        "version": v})
     assert saved.status_code == 303
     decision = db.session.scalar(select(RoutingDecision))
     db.session.refresh(decision)
@@ -96,7 +104,8 @@ def test_accept_or_override_with_a_reason(client, counselor, smtp_server, frontd
     assert event.actor_id == frontdesk.id and event.record_id == booked.id and "Spoke" not in str(event.detail)
     page = html.unescape(client.get(f"/staff/intakes/{booked.id}").get_data(as_text=True))
     assert "Overridden to Individual therapy" in page and "Spoke with both" in page
-    assert client.post(f"/staff/intakes/{booked.id}/decision", data={"action": "accept"}).status_code == 303
+    assert client.post(f"/staff/intakes/{booked.id}/decision",
+                       data={"action": "accept", "version": version_of(booked.id)}).status_code == 303
     assert audit("intake.accept")
 
 
