@@ -9,7 +9,7 @@ STRIPE_STANDIN_PORT ?= 8420
 # Both cores: every test has its own databases, so workers never share state.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test install install-demo install-dev peers bench clean
+.PHONY: run test install install-demo install-dev peers bench bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,5 +61,16 @@ bench: install-dev peers
 	$(BIN)/python bench/slots.py
 	$(BIN)/python bench/booking.py
 
+# The production setup (Procfile: gunicorn and the worker) under mixed traffic from locust, which lives in its own
+# environment (.venv-load) because it pins libraries differently from the app.
+.venv-load/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-load
+	.venv-load/bin/pip install --quiet --upgrade pip
+	.venv-load/bin/pip install --quiet -e '.[load]'
+	touch $@
+
+bench-load: install-dev peers .venv-load/.installed
+	$(BIN)/python bench/load.py
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-load instance .pytest_cache .hypothesis
