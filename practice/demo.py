@@ -496,7 +496,7 @@ def seed_demo_day(now: datetime) -> DemoDay:
     day = DemoDay(paid=_standin_configured())
     today = now.astimezone(practice_zone()).date()
     for item in DEMO_DAY + (DEMO_PAID if day.paid else ()):
-        booking_id = _existing_demo_session(item, today) or _make_demo_session(item, today, now=now)
+        booking_id = _existing_demo_session(item, today) or book_demo_session(item, today, now=now)
         if booking_id is not None:
             day.sessions.append((item, booking_id))
     return day
@@ -524,9 +524,10 @@ def _existing_demo_session(item: DemoSession, today):
     return next((booking_id for booking_id in found if _paid_at_stripe(booking_id)), None)
 
 
-def _make_demo_session(item: DemoSession, today, *, now: datetime):
+def book_demo_session(item: DemoSession, today, *, now: datetime):
     """Book the item at its time (or the next free hour that day) through the calendar guard, send its intakes,
-    and for a paid one pay it at the stand-in. None when the counselor has no free hour left that day."""
+    and for a paid one pay it at the stand-in; the booking's id. None when the counselor has no free hour left
+    that day. (The browser tests make their own cases with it too.)"""
     from practice.booking.errors import SlotUnavailable
     from practice.booking.guard import calendar_write, claim, lock_calendar
     from practice.booking.models import Booking, BookingStatus, Client, Participant
