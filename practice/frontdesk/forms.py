@@ -14,11 +14,14 @@ REFUND_CHOICES = {
 }
 
 
-class _Versioned(FlaskForm):
-    sequence = IntegerField(widget=HiddenInput(), validators=[InputRequired("Open the booking again and retry.")])
+def _sequence(form: str) -> IntegerField:
+    # An id of its own per form: the page shows several forms, and ids must be unique on it.
+    return IntegerField(widget=HiddenInput(), id=f"{form}-sequence",
+                        validators=[InputRequired("Open the booking again and retry.")])
 
 
-class StaffRescheduleForm(_Versioned):
+class StaffRescheduleForm(FlaskForm):
+    sequence = _sequence("reschedule")
     # The open times are listed by the page (grouped by day); the service checks whichever start comes back.
     slot = StringField("An open time", validators=[Optional(), Length(max=40)])
     day = StringField("Or type a date", validators=[Optional(), Length(max=40)],
@@ -27,7 +30,8 @@ class StaffRescheduleForm(_Versioned):
                        render_kw={"type": "time", "autocomplete": "off"})
 
 
-class StaffCancelForm(_Versioned):
+class StaffCancelForm(FlaskForm):
+    sequence = _sequence("cancel")
     reason = TextAreaField("Why is it being cancelled?", validators=[
         DataRequired("Say why the booking is being cancelled."), Length(max=500)], render_kw={"rows": 3})
     refund = RadioField("Refund", choices=[SelectChoice(k, v) for k, v in REFUND_CHOICES.items()], default="policy",
@@ -38,7 +42,8 @@ class StaffCancelForm(_Versioned):
     override_reason = TextAreaField("Why this amount", validators=[Length(max=400)], render_kw={"rows": 2})
 
 
-class AttendanceForm(_Versioned):
+class AttendanceForm(FlaskForm):
+    sequence = _sequence("attendance")
     outcome = RadioField("What happened", choices=[SelectChoice("completed", "The session took place"),
                                                    SelectChoice("no_show", "The client didn't come (no-show)")],
                          validators=[DataRequired("Choose whether the session took place.")])
