@@ -387,3 +387,22 @@ def drop_database(url: str) -> None:
 
 def temporary_directory() -> Path:
     return Path(tempfile.mkdtemp(prefix="practice-faults-"))
+
+
+def book_in_process(stack: Stack, count: int) -> list[str]:
+    """Book `count` sessions through the API of an app in this process (MAIL_DELIVERY=none: their emails wait
+    in the outbox for a worker). Returns the bookings' ids."""
+    from practice import create_app
+    from practice.database import dispose_engines
+
+    app = create_app(stack.app_config())
+    client = app.test_client()
+    ids = []
+    start = first_start()
+    for n in range(count):
+        response = client.post("/api/v1/bookings", json=booking_body(
+            stack.counselors[n % len(stack.counselors)], start + timedelta(minutes=30 * (n // COUNSELORS)), n))
+        assert response.status_code == 201, response.get_json()
+        ids.append(response.get_json()["id"])
+    dispose_engines(app)
+    return ids
