@@ -151,6 +151,7 @@ def couple_history(app, ana):
     answer(couple, "partner", valid_answers(substance_concern=True, in_own_words=PARTNER_WORDS))
     decision = route_booking(couple, now=NOW)
     decision.override_track, decision.override_reason = "individual", "Robin told us: walnut-ferry-2288"
+    couple.cancelled_by, couple.cancel_reason = "client", "my plans changed: cedar-pond-6120"
     payment = Payment(booking_id=couple.id, amount=7500, currency="USD", status=PaymentStatus.partially_refunded,
                       amount_refunded=2500, succeeded_at=NOW - timedelta(days=25), stripe_payment_intent_id="pi_9")
     db.session.add(payment)
@@ -193,6 +194,7 @@ def test_erasure_leaves_nothing_of_the_person_but_keeps_the_partner_and_the_mone
     after = everything_in_the_database()
     assert "robin" not in after.lower() and BOOKER_WORDS not in after
     assert "walnut-ferry-2288" not in after  # staff's written override reason spoke of them
+    assert "cedar-pond-6120" not in after  # nor their own reason for cancelling
     records = db.session.scalars(select(Client).where(Client.id.in_([client_id(old), robin]))).all()
     assert {(c.name, c.email, c.phone, c.state, c.erased_at) for c in records} == {("Deleted client", "", "", None, NOW)}
     assert db.session.scalar(select(func.count()).select_from(Intake)
@@ -230,7 +232,7 @@ def test_erasure_leaves_nothing_of_the_person_but_keeps_the_partner_and_the_mone
     erase = events("client.erase")
     assert len(erase) == 1 and erase[0].record_id == str(robin) and erase[0].actor_id == admin.id
     assert erase[0].detail == {"reason": "asked by email", "bookings": 2, "client_records": 2, "manage_links": 2,
-                               "link_requests": 1, "intakes": 2, "self_booking_blocks": 1,
+                               "link_requests": 1, "cancel_reasons": 1, "intakes": 2, "self_booking_blocks": 1,
                                "routing_decisions_deleted": 1, "routing_decisions_trimmed": 1, "estimates": 1,
                                "messages": 2}
     for event in db.session.scalars(select(AuditEvent)):
