@@ -469,3 +469,16 @@ def test_links_are_not_resent_for_a_cancelled_booking(client, counselor, frontde
     assert page.status_code == 409
     assert "Links are sent only for bookings that are still to come." in text_of(page)
     assert mails("booking_links") == {}
+
+
+def test_every_form_carries_a_csrf_token_and_a_post_without_one_changes_nothing(app, client, counselor, frontdesk,
+                                                                                sign_in):
+    booking = free_booking().booking
+    sign_in(frontdesk)
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = client.get(f"/staff/bookings/{booking.id}").get_data(as_text=True)
+    assert page.count('name="csrf_token"') == page.count('method="post"') == 4  # move, cancel, links; sign out
+    refused = client.post(f"/staff/bookings/{booking.id}/cancel",
+                          data={"reason": "Forged", "refund": "full", "sequence": 0})
+    assert refused.status_code == 400
+    assert fresh(booking.id).status == BookingStatus.confirmed
