@@ -84,6 +84,7 @@ def booking_cancelled(booking: Booking, *, now: datetime | None = None) -> None:
     for participant in booking.participants:
         context = _context(booking, participant, None)
         context["book_again_url"] = f"{current_app.config['BASE_URL']}/counselors/{booking.counselor.slug}"
+        context["by_practice"] = booking.cancelled_by == "staff"  # never the reason: staff write it for staff
         emails.append(_to(participant, "booking_cancelled", context, f"cancelled:{booking.id}:{participant.role}",
                           attachments[participant.role]))
     queue_emails(emails)
