@@ -6,6 +6,8 @@ a docstring is all it takes to appear here. Built on first request and kept for 
 """
 from __future__ import annotations
 
+import copy
+
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
@@ -29,6 +31,46 @@ COMPONENTS = {
     "Slot": schemas.SlotSchema,
     "SlotList": schemas.SlotListSchema,
     "ValidationError": schemas.ValidationErrorSchema,
+    "BookingValidationError": schemas.BookingValidationErrorSchema,
+    "Intake": schemas.IntakeSchema,
+    "IntakeSectionIn": schemas.IntakeSectionInSchema,
+    "IntakeSectionSaved": schemas.IntakeSectionSavedSchema,
+    "IntakeAnswersIn": schemas.IntakeAnswersInSchema,
+    "IntakeSubmitted": schemas.IntakeSubmittedSchema,
+}
+
+
+
+def _error() -> dict:
+    return {"application/json": {"schema": "Error"}}
+
+
+# Answers many operations share, named once; a view's docstring refers to one by name (`404: NotFound`).
+RESPONSES = {
+    "NotFound": {"description": 'Nothing here for this request: `{"error": "not_found"}`. Something that exists '
+                                "but is not yours looks the same.", "content": _error()},
+    "TooManyRequests": {
+        "description": "Too many requests from this address (the limit is per minute and per hour): "
+                       '`{"error": "too_many_requests", "message": ...}`. Wait the seconds in Retry-After.',
+        "content": _error(),
+        "headers": {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                    "schema": {"type": "integer"}}},
+    },
+    "LinkGone": {"description": "The manage link no longer opens the booking: `{\"error\": \"link_revoked_reissued\"}` "
+                                "(a newer link was sent), `link_revoked_cancelled` (the booking was cancelled) or "
+                                "`link_expired` (a day after the session).", "content": _error()},
+    "PartnerLink": {"description": "A partner's link can view the booking but not change it: "
+                                   '`{"error": "not_allowed", "message": ...}`.', "content": _error()},
+    "IntakeGone": {"description": 'The intake link no longer works: `{"error": "expired"}` or '
+                                  '`{"error": "booking_cancelled"}`.', "content": _error()},
+    "AlreadySubmitted": {"description": 'These answers were sent already: `{"error": "already_submitted", '
+                                        '"message": ...}`.', "content": _error()},
+    "PayloadTooLarge": {"description": 'The body is over the size the API accepts: '
+                                       '`{"error": "request_entity_too_large"}`.', "content": _error()},
+    "Busy": {"description": 'Many people are booking right now and nothing was written: '
+                            '`{"error": "busy", "message": ...}`. Try again in a moment.', "content": _error()},
+    "InternalError": {"description": 'Something went wrong on our side: `{"error": "internal_error"}`. Nothing '
+                                     "about it is shown; it is logged for the practice.", "content": _error()},
 }
 
 
@@ -53,8 +95,15 @@ def build(app: Flask) -> dict:
     spec.tag({"name": "Counselors", "description": "The public directory."})
     for name, schema in COMPONENTS.items():
         spec.components.schema(name, schema=schema)
+    for name, response in RESPONSES.items():
+        spec.components.response(name, copy.deepcopy(response))  # apispec resolves names in place
     for endpoint in sorted(app.view_functions):
         view = app.view_functions[endpoint]
         if endpoint.split(".")[0] in API_BLUEPRINTS and "---" in (view.__doc__ or ""):
             spec.path(view=view, app=app)
-    return spec.to_dict()
+    document = spec.to_dict()
+    # Any operation can fail unexpectedly; the answer is then always the same JSON (practice/__init__.py).
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            operation["responses"].setdefault("500", {"$ref": "#/components/responses/InternalError"})
+    return document

@@ -9,6 +9,7 @@ from marshmallow.validate import OneOf
 
 from practice.counselors.models import Counselor
 from practice.counselors.queries import FILTERS
+from practice.core.intake import FORMATS as INTAKE_FORMATS, ITEM_TYPES
 from practice.counselors.vocabulary import FORMATS, LANGUAGES, MODALITIES, SPECIALTIES, US_STATES
 
 
@@ -90,13 +91,24 @@ class CounselorListSchema(Schema):
 
 
 class ErrorSchema(Schema):
-    error = fields.String(required=True, metadata={"example": "not_found"})
+    """Every error of the API that is not about fields: a stable code, and for some a sentence for a person."""
+
+    error = fields.String(required=True, metadata={
+        "description": "A stable code to act on, such as not_found, link_expired or slot_unavailable.",
+        "example": "not_found"})
+    message = fields.String(metadata={"description": "A plain sentence for the person, where one helps."})
 
 
 class ValidationErrorSchema(Schema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
                          metadata={"description": "Messages for each parameter or field that was not accepted.",
                                    "example": {"specialty": ["Unknown specialty 'x'. Choose one of: ..."]}})
+
+
+class BookingValidationErrorSchema(ValidationErrorSchema):
+    alternatives = fields.List(fields.String(), metadata={
+        "description": "When the counselor is not licensed in the client's state: slugs of counselors who are "
+                       "and who offer this kind of session."})
 
 
 def _filter(name: str, description: str) -> fields.String:
@@ -126,3 +138,82 @@ class SlotListSchema(Schema):
     service = fields.String(required=True)
     duration_minutes = fields.Integer(required=True)
     slots = fields.List(fields.Nested(SlotSchema), required=True)
+
+
+# --- intake: documentation only (practice.intake.api builds these answers itself) ---------------------------
+
+class IntakeOptionSchema(Schema):
+    value = fields.Raw(required=True, metadata={"description": "What to send as the answer: a string or a number."})
+    label = fields.String(required=True)
+
+
+class IntakeShowIfSchema(Schema):
+    any_true = fields.List(fields.String(), required=True, metadata={
+        "description": "Ask this item only once one of these items is answered yes."})
+
+
+class IntakeItemSchema(Schema):
+    id = fields.String(required=True)
+    type = fields.String(required=True, validate=OneOf(list(ITEM_TYPES)))
+    text = fields.String(required=True)
+    required = fields.Boolean(required=True)
+    options = fields.List(fields.Nested(IntakeOptionSchema), required=True)
+    hint = fields.String()
+    min = fields.Float(allow_none=True, metadata={"description": "`number` items: the least accepted."})
+    max = fields.Float(allow_none=True, metadata={"description": "`number` items: the most accepted."})
+    max_length = fields.Integer(metadata={"description": "`text` items: the longest answer accepted."})
+    show_if = fields.Nested(IntakeShowIfSchema)
+
+
+class IntakeSectionSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    intro = fields.String(required=True, allow_none=True)
+    items = fields.List(fields.Nested(IntakeItemSchema), required=True)
+
+
+class IntakeSchema(Schema):
+    format = fields.String(required=True, validate=OneOf(list(INTAKE_FORMATS)))
+    role = fields.String(required=True, validate=OneOf(["client", "partner"]))
+    version = fields.Raw(required=True, metadata={"description": "The questionnaire's version."})
+    sections = fields.List(fields.Nested(IntakeSectionSchema), required=True)
+    answers = fields.Dict(required=True, metadata={
+        "description": "The draft saved so far, by item id; empty once the answers were sent."})
+    sections_done = fields.List(fields.String(), required=True)
+    submitted = fields.Boolean(required=True)
+    expires_at = fields.String(required=True, metadata={"description": "When the link stops working (ISO 8601)."})
+
+
+class IntakeSectionInSchema(Schema):
+    answers = fields.Dict(required=True, metadata={"description": "This section's answers, by item id."})
+    complete = fields.Boolean(load_default=True, metadata={
+        "description": "false: keep as a draft without marking the section done."})
+
+
+class IntakeSectionSavedSchema(Schema):
+    sections_done = fields.List(fields.String(), required=True)
+
+
+class IntakeAnswersInSchema(Schema):
+    answers = fields.Dict(required=True, metadata={"description": "Every answer, by item id."})
+
+
+class IntakeSuggestionSchema(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    format = fields.String(required=True)
+
+
+class CrisisResourcesSchema(Schema):
+    heading = fields.String(required=True)
+    message = fields.String(required=True)
+    lines = fields.List(fields.String(), required=True)
+
+
+class IntakeSubmittedSchema(Schema):
+    submitted = fields.Boolean(required=True)
+    submitted_at = fields.String(required=True)
+    suggestion = fields.Nested(IntakeSuggestionSchema, required=True, allow_none=True, metadata={
+        "description": "A gentle note when the booked format may not be what this person is looking for."})
+    crisis_resources = fields.Nested(CrisisResourcesSchema, metadata={
+        "description": "Present when a suicide item was answered yes: show it at once."})

@@ -30,13 +30,22 @@ def list_counselors():
           content:
             application/json:
               schema: CounselorListSchema
+          links:
+            counselor:
+              operationId: getCounselor
+              parameters: {slug: '$response.body#/counselors/0/slug'}
+            slots:
+              operationId: listSlots
+              parameters: {slug: '$response.body#/counselors/0/slug'}
         422:
-          description: A filter's value is not one the practice knows, or a filter was given twice.
+          description: >
+            A filter's value is not one the practice knows, is empty (leave the parameter out for "any"), or a
+            filter was given twice. Nothing is listed.
           content:
             application/json:
               schema: ValidationErrorSchema
     """
-    filters, errors = queries.parse_filters(request.args)
+    filters, errors = queries.parse_filters(request.args, lenient=False)
     if errors:
         return jsonify(errors=errors), 422
     return CounselorListSchema().dump({"counselors": queries.directory(filters)})
@@ -64,8 +73,12 @@ def get_counselor(slug: str):
           content:
             application/json:
               schema: CounselorSchema
+          links:
+            slots:
+              operationId: listSlots
+              parameters: {slug: '$response.body#/slug'}
         404:
-          description: No active counselor has this slug.
+          description: 'No active counselor has this slug: `{"error": "not_found"}`.'
           content:
             application/json:
               schema: ErrorSchema

@@ -1,6 +1,7 @@
 """Bookings over the JSON API: create, read with a link's token, reschedule, cancel."""
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, request
@@ -27,13 +28,28 @@ def _rate_limit():
     return current_app.config["BOOKING_RATE_LIMIT"]
 
 
+# The longest IANA zone name is 32 characters; past a file name's length ZoneInfo raises OSError instead of
+# saying the zone is unknown, so a longer one is checked as "" (unknown, with the schema's own message).
+MAX_ZONE_LENGTH = 64
+# A start further than this from now is never offered, and near year 1 or 9999 it cannot even be turned into
+# UTC or given a session's length: it is refused as input rather than overflowing.
+MAX_START_DISTANCE = timedelta(days=3660)
+
+
 def _load(schema, data):
     if not isinstance(data, dict):
         raise service.BookingInvalid({"body": ["Send a JSON object."]})
+    zone = data.get("timezone")
+    if isinstance(zone, str) and len(zone) > MAX_ZONE_LENGTH:
+        data = {**data, "timezone": ""}
     try:
-        return schema.load(data)
+        loaded = schema.load(data)
     except ValidationError as exc:
         raise service.BookingInvalid(flatten(exc.messages)) from None
+    start = loaded.get("start")
+    if start is not None and abs(start - clock.now()) > MAX_START_DISTANCE:
+        raise service.BookingInvalid({"start": ["Choose a start from the free slots: this one is more than ten years from now."]})
+    return loaded
 
 
 def booking_json(booking, *, role: str | None = None, tokens: dict[str, str] | None = None,
@@ -81,6 +97,8 @@ def create_booking():
     """Book a session.
     ---
     post:
+      operationId: createBooking
+      tags: [Bookings]
       summary: Book a session
       description: >
         Reserves a start returned by the slots endpoint. A free service is confirmed at once; a paid one is held
@@ -97,17 +115,42 @@ def create_booking():
           content:
             application/json:
               schema: BookingOut
+          links:
+            booking:
+              operationId: getBooking
+              parameters:
+                booking_id: '$response.body#/id'
+                token: '$response.body#/manage_url#regex:[?&]token=([^&]+)'
+            reschedule:
+              operationId: rescheduleBooking
+              parameters: {booking_id: '$response.body#/id'}
+              requestBody: {token: '$response.body#/manage_url#regex:[?&]token=([^&]+)'}
+            cancel:
+              operationId: cancelBooking
+              parameters: {booking_id: '$response.body#/id'}
+              requestBody: {token: '$response.body#/manage_url#regex:[?&]token=([^&]+)'}
+            pay:
+              operationId: startPayment
+              parameters: {booking_id: '$response.body#/id'}
+              requestBody: {token: '$response.body#/manage_url#regex:[?&]token=([^&]+)'}
+            intake:
+              operationId: getIntake
+              parameters: {token: '$response.body#/intake_urls/client#regex:/intake/([^/?#]+)'}
         409:
-          description: '{"error": "slot_unavailable"}: the time was taken or is no longer bookable'
+          description: '`{"error": "slot_unavailable"}`: the time was taken or is no longer bookable'
           content:
             application/json:
               schema: Error
+        413: PayloadTooLarge
         422:
-          description: invalid input, with messages per field (nested fields as "client.email")
+          description: >
+            invalid input, with messages per field (nested fields as "client.email"); when the counselor is not
+            licensed in the client's state, `alternatives` names counselors who are
           content:
             application/json:
-              schema: ValidationError
-        429: {description: too many requests}
+              schema: BookingValidationError
+        429: TooManyRequests
+        503: Busy
     """
     data = _load(_BOOKING_IN, request.get_json(silent=True))
     req = service.BookingRequest(
@@ -128,17 +171,21 @@ def get_booking(booking_id: str):
     """A booking, as the person whose link it is sees it.
     ---
     get:
+      operationId: getBooking
+      tags: [Bookings]
       summary: Read a booking with a manage link's token
       parameters:
         - {in: path, name: booking_id, required: true, schema: {type: string, format: uuid}}
         - {in: query, name: token, required: true, schema: {type: string}}
       responses:
         200:
+          description: the booking, as the person whose link it is sees it (`role`, `may_change`)
           content:
             application/json:
               schema: BookingOut
-        404: {description: 'no booking for this id and token ({"error": "not_found"})'}
-        410: {description: 'the link was revoked or has expired ({"error": "link_revoked_cancelled" | ...})'}
+        404: NotFound
+        410: LinkGone
+        429: TooManyRequests
     """
     access = service.open_link(booking_id, request.args.get("token"), now=clock.now())
     return jsonify(booking_json(access.booking, role=access.participant.role, may_change=access.may_change))
@@ -151,6 +198,8 @@ def reschedule_booking(booking_id: str):
     """Move a booking to another free start.
     ---
     post:
+      operationId: rescheduleBooking
+      tags: [Bookings]
       summary: Reschedule with the client's manage token
       parameters:
         - {in: path, name: booking_id, required: true, schema: {type: string, format: uuid}}
@@ -165,9 +214,34 @@ def reschedule_booking(booking_id: str):
           content:
             application/json:
               schema: BookingOut
-        403: {description: a partner's link cannot change the booking}
-        409: {description: 'slot_unavailable, or the booking can no longer be changed'}
-        422: {description: invalid input}
+          links:
+            booking:
+              operationId: getBooking
+              parameters:
+                booking_id: '$response.body#/id'
+                token: '$response.body#/manage_url#regex:[?&]token=([^&]+)'
+            cancel:
+              operationId: cancelBooking
+              parameters: {booking_id: '$response.body#/id'}
+              requestBody: {token: '$response.body#/manage_url#regex:[?&]token=([^&]+)'}
+        403: PartnerLink
+        404: NotFound
+        409:
+          description: >
+            `{"error": "slot_unavailable"}`: the new time is not free; or `{"error": "not_allowed", "message"}`:
+            the booking can no longer be changed (cancelled, started, past, or its payment hold ran out)
+          content:
+            application/json:
+              schema: Error
+        410: LinkGone
+        413: PayloadTooLarge
+        422:
+          description: invalid input, with messages per field
+          content:
+            application/json:
+              schema: ValidationError
+        429: TooManyRequests
+        503: Busy
     """
     data = _load(_RESCHEDULE_IN, request.get_json(silent=True))
     moved = service.reschedule(booking_id, data["token"], data["start"], now=clock.now())
@@ -182,6 +256,8 @@ def cancel_booking(booking_id: str):
     """Cancel a booking.
     ---
     post:
+      operationId: cancelBooking
+      tags: [Bookings]
       summary: Cancel with the client's manage token
       parameters:
         - {in: path, name: booking_id, required: true, schema: {type: string, format: uuid}}
@@ -192,11 +268,27 @@ def cancel_booking(booking_id: str):
             schema: CancelIn
       responses:
         200:
+          description: cancelled; `refund` says what is given back under the cancellation policy
           content:
             application/json:
               schema: BookingOut
-        403: {description: a partner's link cannot change the booking}
-        409: {description: already cancelled or past}
+        403: PartnerLink
+        404: NotFound
+        409:
+          description: >
+            `{"error": "not_allowed", "message"}`: already cancelled, started or past, or its payment hold ran out
+          content:
+            application/json:
+              schema: Error
+        410: LinkGone
+        413: PayloadTooLarge
+        422:
+          description: invalid input, with messages per field (a missing token, a reason over 500 characters)
+          content:
+            application/json:
+              schema: ValidationError
+        429: TooManyRequests
+        503: Busy
     """
     data = _load(_CANCEL_IN, request.get_json(silent=True))
     cancelled = service.cancel(booking_id, data["token"], data["reason"], now=clock.now())

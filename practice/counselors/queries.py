@@ -26,6 +26,7 @@ FILTERS: dict[str, dict[str, str]] = {
 
 UNKNOWN_VALUE = "Unknown {name} '{value}'. Choose one of: {choices}."
 ONE_VALUE = "Give one {name} at a time."
+EMPTY_VALUE = "Give a {name}, or leave the parameter out to list counselors of any {name}."
 
 
 @dataclass(frozen=True)
@@ -45,24 +46,31 @@ class DirectoryFilters:
         return bool(self.active())
 
 
-def parse_filters(args: Mapping) -> tuple[DirectoryFilters, dict[str, list[str]]]:
+def parse_filters(args: Mapping, *, lenient: bool = True) -> tuple[DirectoryFilters, dict[str, list[str]]]:
     """Filters from query parameters (a MultiDict or a plain mapping), and errors for values we don't know.
 
-    Empty values mean "any" (a GET form sends them for untouched selects). States are matched in any case.
-    A filter whose value is unknown is left out and reported, so the caller chooses: the page still lists,
-    the API answers 422.
+    When `lenient` (the directory's page), empty values mean "any", as its GET form sends them for
+    untouched selects, and values are forgiven their spaces and letter case. The API (lenient=False)
+    takes only the values its document lists: an empty value is reported, and a code must be exact. States
+    are matched in any case on both, as the document says. A filter whose value is unknown is left out and
+    reported, so the caller chooses: the page still lists, the API answers 422.
     """
     values: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
     for name, vocabulary in FILTERS.items():
         given = args.getlist(name) if hasattr(args, "getlist") else [args[name]] if name in args else []
-        given = [v.strip() for v in given if v and v.strip()]
+        given = [v or "" for v in given]
+        if lenient:
+            given = [v.strip() for v in given if v.strip()]
+        elif any(not v.strip() for v in given):
+            errors[name] = [EMPTY_VALUE.format(name=name)]
+            continue
         if not given:
             continue
         if len(set(given)) > 1:
             errors[name] = [ONE_VALUE.format(name=name)]
             continue
-        value = given[0].upper() if name == "state" else given[0].lower()
+        value = given[0].upper() if name == "state" else given[0].lower() if lenient else given[0]
         if value not in vocabulary:
             errors[name] = [UNKNOWN_VALUE.format(name=name, value=given[0][:60], choices=", ".join(vocabulary))]
             continue

@@ -92,6 +92,8 @@ def get_intake(token: str):
     """One person's intake: the questions for them, and what they saved so far.
     ---
     get:
+      operationId: getIntake
+      tags: [Intake]
       summary: Read an intake with its link's token
       description: >
         The questions in the practice's own wording for this person's format (section by section; `suicide_now`
@@ -101,11 +103,22 @@ def get_intake(token: str):
         - {in: path, name: token, required: true, schema: {type: string}}
       responses:
         200:
-          description: >
-            the intake: {"format", "role", "version", "sections", "answers", "sections_done", "submitted",
-            "expires_at"}
-        404: {description: '{"error": "not_found"}: no intake for this token'}
-        410: {description: '{"error": "expired" | "booking_cancelled"}'}
+          description: the questions for this person, and their draft
+          content:
+            application/json:
+              schema: Intake
+          links:
+            section:
+              operationId: saveIntakeSection
+              parameters:
+                token: $request.path.token
+                section_id: '$response.body#/sections/0/id'
+            submit:
+              operationId: submitIntake
+              parameters: {token: $request.path.token}
+        404: NotFound
+        410: IntakeGone
+        429: TooManyRequests
     """
     intake = service.open_intake(token, now=clock.now())
     return jsonify(intake_json(intake))
@@ -118,6 +131,8 @@ def save_section(token: str, section_id: str):
     """Save one section's answers as a draft (replacing that section's earlier draft).
     ---
     put:
+      operationId: saveIntakeSection
+      tags: [Intake]
       summary: Save a section of an intake
       parameters:
         - {in: path, name: token, required: true, schema: {type: string}}
@@ -126,11 +141,24 @@ def save_section(token: str, section_id: str):
         required: true
         content:
           application/json:
-            schema: {type: object, properties: {answers: {type: object}, complete: {type: boolean, default: true}}}
+            schema: IntakeSectionIn
       responses:
-        200: {description: 'saved: {"sections_done": [...]}'}
-        409: {description: '{"error": "already_submitted"}'}
-        422: {description: '{"errors": {item id: [messages]}}: nothing was saved'}
+        200:
+          description: saved; the sections done so far
+          content:
+            application/json:
+              schema: IntakeSectionSaved
+        404: NotFound
+        409: AlreadySubmitted
+        410: IntakeGone
+        413: PayloadTooLarge
+        422:
+          description: '`{"errors": {item id: [messages]}}`: an unknown section or answers not accepted;
+            nothing was saved'
+          content:
+            application/json:
+              schema: ValidationError
+        429: TooManyRequests
     """
     now = clock.now()
     service.open_intake(token, now=now)  # 404/410 before looking at the body
@@ -147,6 +175,8 @@ def submit_intake(token: str):
     """Send one person's complete answers.
     ---
     post:
+      operationId: submitIntake
+      tags: [Intake]
       summary: Submit an intake
       description: >
         Validates every answer (field-level errors, nothing stored on error). When a suicide item is answered
@@ -158,16 +188,23 @@ def submit_intake(token: str):
         required: true
         content:
           application/json:
-            schema: {type: object, required: [answers], properties: {answers: {type: object}}}
+            schema: IntakeAnswersIn
       responses:
         201:
-          description: >
-            {"submitted": true, "submitted_at", "suggestion", "crisis_resources"?: {"heading", "message",
-            "lines"}}
-        404: {description: '{"error": "not_found"}'}
-        409: {description: '{"error": "already_submitted"}'}
-        410: {description: '{"error": "expired" | "booking_cancelled"}'}
-        422: {description: '{"errors": {item id: [messages]}}: nothing was stored'}
+          description: sent
+          content:
+            application/json:
+              schema: IntakeSubmitted
+        404: NotFound
+        409: AlreadySubmitted
+        410: IntakeGone
+        413: PayloadTooLarge
+        422:
+          description: '`{"errors": {item id: [messages]}}`: nothing was stored'
+          content:
+            application/json:
+              schema: ValidationError
+        429: TooManyRequests
     """
     now = clock.now()
     service.open_intake(token, now=now)  # 404/410 before looking at the body

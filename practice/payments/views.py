@@ -136,12 +136,16 @@ def start_payment_api(booking_id: str):
     """Start paying for a held booking.
     ---
     post:
+      operationId: startPayment
+      tags: [Bookings]
       summary: Start (or resume) paying for a held booking
       description: >
         Makes the booking's PaymentIntent at Stripe, the same one every time, and returns the booking's payment
         object with the client secret and publishable key that Stripe.js needs to confirm it
         (stripe.confirmCardPayment). Only the person who booked may pay. The booking is confirmed when Stripe
         tells the practice the payment succeeded, by its signed webhook.
+      parameters:
+        - {in: path, name: booking_id, required: true, schema: {type: string, format: uuid}}
       requestBody:
         required: true
         content:
@@ -149,12 +153,28 @@ def start_payment_api(booking_id: str):
             schema: {type: object, required: [token], properties: {token: {type: string}}}
       responses:
         200:
+          description: the booking's payment, with what Stripe.js needs to confirm it
           content:
             application/json:
               schema: PaymentOut
-        404: {description: 'no booking for this id and token'}
-        409: {description: '{"error": "not_payable", "message": ...}: free, already paid, or the hold ran out'}
-        503: {description: '{"error": "payments_unavailable"}: Stripe is not configured or did not answer'}
+        404:
+          description: '`{"error": "not_found"}`: no booking for this id and token, or the link no longer works'
+          content:
+            application/json:
+              schema: Error
+        409:
+          description: '`{"error": "not_payable", "message": ...}`: a partner''s link, free, already paid, or the
+            hold ran out'
+          content:
+            application/json:
+              schema: Error
+        413: PayloadTooLarge
+        429: TooManyRequests
+        503:
+          description: '`{"error": "payments_unavailable"}`: Stripe is not configured or did not answer'
+          content:
+            application/json:
+              schema: Error
     """
     now = clock.now()
     data = request.get_json(silent=True)

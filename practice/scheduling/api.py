@@ -20,6 +20,12 @@ from practice.scheduling.service import ScheduleInvalid
 bp = Blueprint("scheduling_api", __name__, url_prefix="/api/v1")
 
 DEFAULT_DAYS = 14
+# The longest IANA name is 32 characters. Past a file name's length ZoneInfo raises OSError rather than saying
+# the zone is unknown, so a longer `tz` is refused before it is looked up (as booking.display.valid_zone does).
+MAX_ZONE_LENGTH = 64
+# Dates further than this from today hold no slot (no counselor books that far ahead), and near year 1 or 9999
+# the window's days cannot be turned into instants at all: such dates are refused rather than overflowing.
+MAX_DAYS_AWAY = 3660
 _COUNSELOR_ZONE = select(Counselor.timezone).where(Counselor.slug == bindparam("slug"), Counselor.active)
 
 
@@ -29,6 +35,8 @@ def counselor_slots(slug: str):
     """Free slots of a counselor's service, in the viewer's time zone.
     ---
     get:
+      operationId: listSlots
+      tags: [Scheduling]
       summary: Free slots of one counselor
       description: >
         Start and end times that can be booked right now, for one service, between two dates of the viewer's
@@ -47,7 +55,20 @@ def counselor_slots(slug: str):
           content:
             application/json:
               schema: SlotList
-        404: {description: no active counselor with that slug}
+          links:
+            book:
+              operationId: createBooking
+              description: Book the first free start.
+              requestBody:
+                counselor: $request.path.slug
+                service: '$response.body#/service'
+                start: '$response.body#/slots/0/start'
+                timezone: '$response.body#/timezone'
+        404:
+          description: 'No active counselor with that slug: `{"error": "not_found"}`.'
+          content:
+            application/json:
+              schema: Error
         422:
           description: invalid parameters, with a message per field
           content:
@@ -62,10 +83,12 @@ def counselor_slots(slug: str):
             if zone is None:
                 return jsonify(error="not_found"), 404
         try:
+            if len(zone) > MAX_ZONE_LENGTH:
+                raise ScheduleInvalid({"tz": ["Unknown time zone. Use an IANA name such as America/New_York."]})
             zone = service.parse_zone(zone)
             today = now.astimezone(ZoneInfo(zone)).date()
-            start_day = _date_arg("from", today)
-            end_day = _date_arg("to", start_day + timedelta(days=DEFAULT_DAYS - 1))
+            start_day = _date_arg("from", today, today=today)
+            end_day = _date_arg("to", start_day + timedelta(days=DEFAULT_DAYS - 1), today=today)
             result = service.slots_for(slug, request.args.get("service"), start_day=start_day, end_day=end_day,
                                        zone=zone, now=now, connection=connection)
         except ScheduleInvalid as exc:
@@ -83,14 +106,17 @@ def counselor_slots(slug: str):
     return current_app.response_class(f'{{"slots":{slots},{about[1:]}\n', mimetype="application/json")
 
 
-def _date_arg(name: str, default: date) -> date:
+def _date_arg(name: str, default: date, *, today: date) -> date:
     raw = request.args.get(name)
     if raw is None:
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ScheduleInvalid({name: [f"Use a date like 2026-03-08, not {raw!r}."]}) from None
+    if abs((day - today).days) > MAX_DAYS_AWAY:
+        raise ScheduleInvalid({name: ["Ask for dates within ten years of today."]})
+    return day
 
 
 # --- slots as JSON ---------------------------------------------------------------------------------------

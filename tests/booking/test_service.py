@@ -132,6 +132,30 @@ def test_bad_input_is_422_with_field_errors(client, counselor):
     assert client.post("/api/v1/bookings", data="not json").status_code == 422
 
 
+@pytest.mark.parametrize("start", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:00-05:00"])
+def test_a_start_at_the_ends_of_the_calendar_is_422_not_a_server_error(client, counselor, start):
+    # Found by schemathesis: turning it into UTC, or adding the session's length, overflowed (500).
+    response = book(client, start=start)
+    assert response.status_code == 422
+    assert response.get_json() == {"errors": {"start": [
+        "Choose a start from the free slots: this one is more than ten years from now."]}}
+    body = book(client).get_json()
+    moved = client.post(f"/api/v1/bookings/{body['id']}/reschedule",
+                        json={"token": token_of(body["manage_url"]), "start": start})
+    assert moved.status_code == 422 and list(moved.get_json()["errors"]) == ["start"]
+    assert client.get(f"/api/v1/bookings/{body['id']}?token={token_of(body['manage_url'])}").get_json()["start"] \
+        == MON_10
+
+
+def test_an_overlong_time_zone_is_unknown_not_a_server_error(client, counselor):
+    # Found by schemathesis: a name longer than a file name made ZoneInfo raise OSError (500).
+    response = book(client, timezone="A" * 300, client={"name": "", "email": "r@example.org", "state": "NY"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "timezone": ["Unknown time zone. Use an IANA name such as America/Chicago."],
+        "client.name": ["Length must be between 1 and 120."]}
+
+
 def test_couple_service_needs_a_partner(client, counselor):
     response = book(client, service="couple-trial", partner=None)
     assert response.status_code == 422 and "partner" in response.get_json()["errors"]

@@ -131,6 +131,25 @@ def test_bad_parameters_are_422_with_field_errors(client, counselor):
         assert list(response.get_json()["errors"]) == [field]
 
 
+@pytest.mark.parametrize("query, field", [
+    ("tz=" + "A" * 300, "tz"),  # longer than a file name: ZoneInfo raised OSError
+    ("from=9999-12-31", "from"),  # the default `to`, two weeks on, overflowed
+    ("from=0001-01-01&to=0001-01-01&tz=Pacific/Kiritimati", "from"),  # a day before year 1 in UTC
+])
+def test_parameters_that_were_server_errors_are_422(client, counselor, query, field):
+    # Found by schemathesis against /api/v1/openapi.json.
+    response = client.get(f"/api/v1/counselors/ana/slots?{query}")
+    assert response.status_code == 422, response.data
+    assert list(response.get_json()["errors"]) == [field]
+
+
+def test_dates_within_ten_years_are_answered(client, counselor):
+    response = client.get("/api/v1/counselors/ana/slots?from=2036-11-01&to=2036-11-30")
+    assert response.status_code == 200 and starts(response) == []
+    refused = client.get("/api/v1/counselors/ana/slots?from=2036-12-31")
+    assert refused.get_json() == {"errors": {"from": ["Ask for dates within ten years of today."]}}
+
+
 def test_unknown_counselor_is_404(client, app):
     assert client.get("/api/v1/counselors/nobody/slots").status_code == 404
     assert client.get("/api/v1/counselors/nobody/slots?tz=UTC").status_code == 404
