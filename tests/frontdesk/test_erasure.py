@@ -262,3 +262,20 @@ def test_when_both_partners_are_erased_the_decision_goes(app, admin, couple_hist
     assert db.session.scalar(select(func.count()).select_from(Participant)) == 3  # the bookings keep their places
     assert [e.detail["routing_decisions_trimmed"] for e in events("client.erase")] == [1, 0]
     assert [e.detail["routing_decisions_deleted"] for e in events("client.erase")] == [0, 2]
+
+
+def test_the_retention_period_is_read_from_the_environment_and_checked(monkeypatch, tmp_path):
+    from config import ConfigError
+    from practice import create_app
+    from tests.conftest import _base_config
+
+    def build():
+        return create_app(_base_config(tmp_path, f"sqlite:///{tmp_path}/unused.sqlite3"))
+
+    assert build().config["RECORD_RETENTION_YEARS"] == 7
+    monkeypatch.setenv("RECORD_RETENTION_YEARS", "10")
+    assert build().config["RECORD_RETENTION_YEARS"] == 10
+    for bad in ("0", "seven"):
+        monkeypatch.setenv("RECORD_RETENTION_YEARS", bad)
+        with pytest.raises(ConfigError, match="RECORD_RETENTION_YEARS"):
+            build()
