@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -310,6 +312,41 @@ def test_two_staff_moving_the_same_booking_from_the_same_page_one_wins(app, clie
     booking = fresh(booking.id)
     assert (booking.starts_at, booking.reschedule_count) == (MON_11, 1)
     assert len(audit("booking.reschedule")) == 1
+
+
+def test_two_staff_moving_it_at_the_same_moment_take_turns_and_one_is_told_it_changed(app, counselor, frontdesk):
+    """Two requests at once, each with its own connection: the calendar lock makes them take turns, and the
+    second re-reads the booking under it and finds it moved."""
+    booking = free_booking().booking
+    booking_id = booking.id
+    actor = SimpleNamespace(id=frontdesk.id, email=frontdesk.email, role=frontdesk.role, name=frontdesk.name)
+    targets = [MON_11, MON_10 + timedelta(hours=3)]
+    barrier, outcomes = threading.Barrier(len(targets)), []
+
+    def move_to(start):
+        with app.app_context():
+            db.session.execute(select(1))  # connected before the starting gun
+            barrier.wait(timeout=30)
+            try:
+                staff_changes.reschedule(booking_id, start, actor=actor, now=NOW, expected_sequence=0)
+                outcomes.append(("moved", start))
+            except ActionRefused as exc:
+                outcomes.append(("refused", str(exc)))
+            finally:
+                db.session.remove()
+
+    db.session.remove()
+    threads = [threading.Thread(target=move_to, args=(start,)) for start in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(kind for kind, _ in outcomes) == ["moved", "refused"], outcomes
+    [(_, won)] = [o for o in outcomes if o[0] == "moved"]
+    [(_, told)] = [o for o in outcomes if o[0] == "refused"]
+    assert told == staff_changes.CHANGED
+    booking = fresh(booking_id)
+    assert (booking.starts_at, booking.reschedule_count, booking.ics_sequence) == (won, 1, 1)
 
 
 # --- cancel ------------------------------------------------------------------------------------------------
