@@ -33,6 +33,9 @@ ALERT_EMAIL = ""
 
 RATELIMIT_ENABLED = True
 RATELIMIT_HEADERS_ENABLED = True
+# Redis (REDIS_URL) unreachable: each process counts limits in its own memory until Redis answers again (checked
+# after 1, 2, 4 ... seconds), rather than failing every limited request with a 500.
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 LOGIN_RATE_LIMIT = "5 per minute;20 per hour"
 
 UPLOAD_DIR = ""

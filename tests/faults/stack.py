@@ -181,6 +181,7 @@ class PrivatePostgres:
         self.directory.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.directory, "postgres", "postgres")
+            self.directory.parent.chmod(0o711)  # mkdtemp's folder: `postgres` may pass through, not list it
         # -N: no fsync at initdb; fsync=off below. A stop in this test kills the server, never the machine,
         # so what PostgreSQL wrote is in the OS's cache either way and crash recovery finds it.
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-N", "-E", "UTF8")
