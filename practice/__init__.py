@@ -156,6 +156,7 @@ def _register_cli(app: Flask) -> None:
 
 def _register_error_handlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
     from werkzeug.exceptions import HTTPException
 
     def wants_json() -> bool:
@@ -187,6 +188,25 @@ def _register_error_handlers(app: Flask) -> None:
         if wants_json():
             return jsonify(error="internal_error"), 500
         return render_template("errors/500.html", status=500), 500
+
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(exc: DBAPIError):
+        # The database could not be reached or lost the connection (down, restarting, out of connections): a
+        # passing state, so a 503 that says to try again, and one log line rather than a traceback per request.
+        # Any other database error is a defect and goes to `unexpected`.
+        if not (exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))):
+            return unexpected(exc)
+        try:
+            db.session.rollback()
+        except DBAPIError:  # the connection is gone already; the session is discarded at the request's end
+            pass
+        app.logger.error("database unavailable on %s %s (%s)", request.method, request.path,
+                         type(exc.orig).__name__)
+        message = "We can't reach our records just now. Please try again in a minute."
+        if wants_json():
+            return jsonify(error="unavailable", message=message), 503, {"Retry-After": "30"}
+        return render_template("errors/error.html", status=503, title="Please try again in a minute",
+                               message=message), 503, {"Retry-After": "30"}
 
 
 def _register_template_helpers(app: Flask) -> None:
