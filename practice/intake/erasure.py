@@ -15,7 +15,6 @@ Runs in the caller's transaction; the caller commits.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Iterable
 
 from sqlalchemy import delete, func, select

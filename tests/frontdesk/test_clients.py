@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from practice.audit.models import AuditEvent
-from practice.booking.models import Booking, BookingStatus, Client, LinkRequest, ManageToken, Participant
+from practice.booking.models import Booking, BookingStatus, Client, ManageToken, Participant
 from practice.booking.tokens import hash_token, new_token
 from practice.extensions import db
-from practice.intake.models import Intake, RoutingDecision, SelfBookingBlock
+from practice.intake.models import Intake
 from practice.intake.service import route_booking
 from practice.notify.models import OutboxMessage, OutboxState
 from practice.payments.models import GoodFaithEstimate, Payment, PaymentStatus, Refund, RefundState
@@ -244,7 +244,7 @@ def test_a_counselor_sees_their_own_booking_only_and_gets_404_for_anyone_else(ap
 
 def test_access_for_each_role(app, practice):
     target = client_id(practice["kim"])
-    routes = [f"/staff/clients?q=kim", f"/staff/clients/{target}", f"/staff/clients/{target}/export",
+    routes = ["/staff/clients?q=kim", f"/staff/clients/{target}", f"/staff/clients/{target}/export",
               f"/staff/clients/{target}/delete"]
     expected = {
         "admin": [200, 200, 200, 200],

@@ -196,7 +196,8 @@ def test_erasure_leaves_nothing_of_the_person_but_keeps_the_partner_and_the_mone
     assert "walnut-ferry-2288" not in after  # staff's written override reason spoke of them
     assert "cedar-pond-6120" not in after  # nor their own reason for cancelling
     records = db.session.scalars(select(Client).where(Client.id.in_([client_id(old), robin]))).all()
-    assert {(c.name, c.email, c.phone, c.state, c.erased_at) for c in records} == {("Deleted client", "", "", None, NOW)}
+    assert {(c.name, c.email, c.phone, c.state, c.erased_at) for c in records} == {
+        ("Deleted client", "", "", None, NOW)}
     assert db.session.scalar(select(func.count()).select_from(Intake)
                              .where(Intake.participant_id.in_(robin_places))) == 0
     assert db.session.scalar(select(func.count()).select_from(ManageToken)
