@@ -334,28 +334,35 @@ class Stack:
 def seed(config: dict) -> list[str]:
     """Counselors bookable around the clock (a free 30-minute trial, no notice); returns their slugs."""
     from practice import create_app
-    from practice.counselors.models import Counselor, License, Service
     from practice.database import dispose_engines
+
+    app = create_app(config)
+    with app.app_context():
+        slugs = add_counselors()
+    dispose_engines(app)
+    return slugs
+
+
+def add_counselors() -> list[str]:
+    """seed(), in the current app context."""
+    from practice.counselors.models import Counselor, License, Service
     from practice.extensions import db
     from practice.scheduling.models import SchedulingPolicy, WeeklyHours
 
-    app = create_app(config)
     slugs = []
-    with app.app_context():
-        for i in range(COUNSELORS):
-            counselor = Counselor(slug=f"fault-{i}", name=f"Counselor {i}", timezone="UTC", credentials="LMFT")
-            counselor.licenses = [License(state="NY", number=f"NY-{i}")]
-            counselor.services = [Service(slug=SERVICE, name="Trial", format="individual", duration_minutes=30,
-                                          price=0, is_trial=True, buffer_minutes=0)]
-            db.session.add(counselor)
-            db.session.flush()
-            db.session.add_all(WeeklyHours(counselor_id=counselor.id, weekday=day, start_time=dtime(0, 0),
-                                           end_time=dtime(23, 59)) for day in range(7))
-            db.session.add(SchedulingPolicy(counselor_id=counselor.id, notice_minutes=0, horizon_days=90,
-                                            slot_step_minutes=30))
-            slugs.append(counselor.slug)
-        db.session.commit()
-    dispose_engines(app)
+    for i in range(COUNSELORS):
+        counselor = Counselor(slug=f"fault-{i}", name=f"Counselor {i}", timezone="UTC", credentials="LMFT")
+        counselor.licenses = [License(state="NY", number=f"NY-{i}")]
+        counselor.services = [Service(slug=SERVICE, name="Trial", format="individual", duration_minutes=30,
+                                      price=0, is_trial=True, buffer_minutes=0)]
+        db.session.add(counselor)
+        db.session.flush()
+        db.session.add_all(WeeklyHours(counselor_id=counselor.id, weekday=day, start_time=dtime(0, 0),
+                                       end_time=dtime(23, 59)) for day in range(7))
+        db.session.add(SchedulingPolicy(counselor_id=counselor.id, notice_minutes=0, horizon_days=90,
+                                        slot_step_minutes=30))
+        slugs.append(counselor.slug)
+    db.session.commit()
     return slugs
 
 

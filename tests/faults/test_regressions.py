@@ -1,0 +1,79 @@
+"""Regression tests, in-process and fast, for the defects the fault tests found:
+
+- a database that can't be reached made every request a 500 with a traceback in the log (now 503, one line);
+- Redis unreachable made every rate-limited request (booking, sign-in) a 500 (now limits are counted in the
+  process's memory until Redis is back, and still apply).
+"""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from practice import create_app
+from practice.database import dispose_engines
+from tests.faults.stack import add_counselors, booking_body, first_start
+from tests.peers import free_port
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def unreachable_database(request, tmp_path):
+    """A database URL nothing answers on: a SQLite file in a folder that doesn't exist, or a closed port."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}"
+    return f"postgresql://postgres@127.0.0.1:{free_port()}/practice"
+
+
+def test_an_unreachable_database_answers_503_and_logs_one_line(tmp_path, unreachable_database, caplog):
+    from tests.conftest import _base_config
+
+    app = create_app(_base_config(tmp_path, unreachable_database))
+    client = app.test_client()
+    caplog.set_level(logging.ERROR)
+
+    response = client.post("/api/v1/bookings", json=booking_body("fault-0", first_start(), 1))
+    assert response.status_code == 503
+    assert response.get_json() == {"error": "unavailable",
+                                   "message": "We can't reach our records just now. Please try again in a minute."}
+    assert response.headers["Retry-After"] == "30"
+    assert client.get("/api/v1/counselors").status_code == 503
+    page = client.get("/counselors")
+    assert page.status_code == 503
+    assert "Please try again in a minute" in page.get_data(as_text=True)
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert [record.getMessage() for record in errors] == [
+        "database unavailable on POST /api/v1/bookings (OperationalError)",
+        "database unavailable on GET /api/v1/counselors (OperationalError)",
+        "database unavailable on GET /counselors (OperationalError)"]
+    assert not any(record.exc_info for record in errors)  # no traceback
+    dispose_engines(app)
+
+
+def test_a_database_error_that_is_not_an_outage_is_still_a_500(app, client, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    from practice.api import openapi
+
+    def broken(*_args, **_kwargs):
+        raise IntegrityError("INSERT ...", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(openapi, "document", broken)
+    response = client.get("/api/v1/openapi.json")
+    assert (response.status_code, response.get_json()) == (500, {"error": "internal_error"})
+
+
+@pytest.fixture
+def redis_down_config(app_config):
+    return {**app_config, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "RATELIMIT_ENABLED": True,
+            "BOOKING_RATE_LIMIT": "3 per minute", "MAIL_DELIVERY": "none"}
+
+
+def test_with_redis_unreachable_bookings_are_still_taken_and_still_rate_limited(redis_down_config):
+    app = create_app(redis_down_config)
+    with app.app_context():
+        counselors = add_counselors()
+    client = app.test_client()
+    statuses = [client.post("/api/v1/bookings", json=booking_body(counselors[k], first_start(), k)).status_code
+                for k in range(4)]
+    assert statuses == [201, 201, 201, 429]  # counted in this process's memory meanwhile
+    dispose_engines(app)
