@@ -61,18 +61,16 @@ class Found:
     last_booked: datetime
 
 
-def _visible(query, viewer):
-    """Only the bookings this staff member may see: a counselor's own."""
+def _records(viewer, *columns):
+    """`columns` of the client records (not erased) with their bookings, as far as this staff member may see:
+    a counselor only their own bookings."""
+    query = (select(*columns).select_from(Client)
+             .join(Participant, Participant.client_id == Client.id)
+             .join(Booking, Booking.id == Participant.booking_id)
+             .where(Client.erased_at.is_(None)))
     if viewer.role == "counselor":
-        return query.where(Booking.counselor_id == (viewer.counselor_id or -1))
+        query = query.where(Booking.counselor_id == (viewer.counselor_id or -1))
     return query
-
-
-def _people_rows():
-    return (select(Client, Participant, Booking)
-            .join(Participant, Participant.client_id == Client.id)
-            .join(Booking, Booking.id == Participant.booking_id)
-            .where(Client.erased_at.is_(None)))
 
 
 def clean_query(text: str | None) -> str:
@@ -88,25 +86,18 @@ def search(q: str, viewer) -> tuple[list[Found], bool]:
     """People whose name (any of their records) or email contains `q`, newest booking first; at most
     SEARCH_LIMIT, and whether there were more. Audited as a count; the caller commits."""
     pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    matching = _visible(
-        select(Client.email).join(Participant, Participant.client_id == Client.id)
-        .join(Booking, Booking.id == Participant.booking_id)
-        .where(Client.erased_at.is_(None), Client.email != "",
-               func.lower(Client.name).like(pattern, escape="\\") | Client.email.like(pattern, escape="\\")),
-        viewer)
+    matching = _records(viewer, Client.email).where(Client.email != "", func.lower(Client.name).like(
+        pattern, escape="\\") | Client.email.like(pattern, escape="\\"))
     last = func.max(Client.created_at).label("last")
-    groups = db.session.execute(_visible(
-        select(Client.email, last, func.count(func.distinct(Participant.booking_id)))
-        .join(Participant, Participant.client_id == Client.id).join(Booking, Booking.id == Participant.booking_id)
-        .where(Client.erased_at.is_(None), Client.email.in_(matching)), viewer)
+    groups = db.session.execute(
+        _records(viewer, Client.email, last, func.count(func.distinct(Participant.booking_id)))
+        .where(Client.email.in_(matching))
         .group_by(Client.email).order_by(last.desc(), Client.email).limit(SEARCH_LIMIT + 1)).all()
     more = len(groups) > SEARCH_LIMIT
     groups = groups[:SEARCH_LIMIT]
     records: dict[str, list[tuple[int, str]]] = {}  # email -> (id, name) of each visible record, newest first
-    for client_id, email, name in db.session.execute(_visible(
-            select(Client.id, Client.email, Client.name).join(Participant, Participant.client_id == Client.id)
-            .join(Booking, Booking.id == Participant.booking_id)
-            .where(Client.erased_at.is_(None), Client.email.in_([g[0] for g in groups])), viewer)
+    for client_id, email, name in db.session.execute(
+            _records(viewer, Client.id, Client.email, Client.name).where(Client.email.in_([g[0] for g in groups]))
             .order_by(Client.created_at.desc(), Client.id.desc())):
         records.setdefault(email, []).append((client_id, name))
     found = []
@@ -186,7 +177,7 @@ def own_flags(decision: RoutingDecision | None, index: int, *, couple_level: boo
 def person_for(client: Client, viewer, *, with_answers: bool = True, audited: str | None = "client.view") -> Person:
     """Everything this staff member may see of the person `client` is one of. `audited`: the action recorded
     (with one intake.view_answers per intake whose answers are included); the caller commits."""
-    rows = db.session.execute(_visible(_people_rows(), viewer).where(Client.email == client.email)
+    rows = db.session.execute(_records(viewer, Client, Participant, Booking).where(Client.email == client.email)
                               .options(selectinload(Booking.counselor), selectinload(Booking.service))
                               .order_by(Booking.starts_at.desc())).all()
     clients = sorted({c.id: c for c, _, _ in rows}.values(), key=lambda c: (c.created_at, c.id), reverse=True)
