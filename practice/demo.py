@@ -9,6 +9,7 @@ parts (weekly hours, bookings) add a field to DemoCounselor and a function here.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from types import SimpleNamespace
@@ -27,6 +28,8 @@ from practice.counselors import service as counselor_service
 from practice.counselors.models import Counselor
 from practice.extensions import db
 from practice.scheduling.service import ScheduleInvalid
+
+log = logging.getLogger(__name__)
 
 # Who the audit log names for the seed's writes.
 SEED_ACTOR = SimpleNamespace(id=None, email="flask seed-demo", role="command line")
@@ -579,10 +582,23 @@ def book_demo_session(item: DemoSession, today, *, now: datetime):
 
 
 def _standin_configured() -> bool:
-    """A local Stripe stand-in with test keys: the only Stripe the seed pays at (never a real account)."""
+    """A local Stripe stand-in with test keys, answering: the only Stripe the seed pays at (never a real account,
+    which has no stand-in's Stripe.js to answer)."""
+    import urllib.error
+    import urllib.request
+
     config = current_app.config
-    return bool(config.get("STRIPE_API_BASE") and str(config.get("STRIPE_SECRET_KEY") or "").startswith("sk_test")
-                and str(config.get("STRIPE_PUBLISHABLE_KEY") or "").startswith("pk_test"))
+    if not (config.get("STRIPE_API_BASE") and str(config.get("STRIPE_SECRET_KEY") or "").startswith("sk_test")
+            and str(config.get("STRIPE_PUBLISHABLE_KEY") or "").startswith("pk_test")):
+        return False
+    try:
+        with urllib.request.urlopen(f"{config['STRIPE_API_BASE'].rstrip('/')}/js.stripe.com/v3/practice/",
+                                    timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        log.warning("the Stripe stand-in at %s did not answer: the demo has no paid sessions",
+                    config["STRIPE_API_BASE"])
+        return False
 
 
 def _paid_at_stripe(booking_id) -> bool:
