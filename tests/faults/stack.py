@@ -271,7 +271,8 @@ class Stack:
             "SECRET_KEY": self.secret_key, "ENCRYPTION_KEYS": self.encryption_key,
             "SMTP_HOST": self.smtp.host, "SMTP_PORT": str(self.smtp.port),
             "PRACTICE_INSTANCE_PATH": str(self.tmp / "instance"), "PORT": str(self.port),
-            "WEB_CONCURRENCY": "2", "WORKER_INTERVAL_SECONDS": "1",
+            # One gunicorn worker unless a test asks for more: each costs an app start on a shared machine.
+            "WEB_CONCURRENCY": "1", "WORKER_INTERVAL_SECONDS": "1",
             # One address sends every request of the test: the per-address booking limit would stop it.
             "BOOKING_RATE_LIMIT": "100000 per minute", "PYTHONUNBUFFERED": "1",
         })

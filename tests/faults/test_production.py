@@ -33,7 +33,8 @@ def production(postgres_template):
     except redis.ConnectionError as exc:
         pytest.fail(f"Redis is required on 127.0.0.1:6379 (make peers starts it): {exc}", pytrace=False)
     smtp.start()
-    stack = Stack(tmp=tmp, database_url=url, redis_url=REDIS_URL, smtp=smtp)
+    stack = Stack(tmp=tmp, database_url=url, redis_url=REDIS_URL, smtp=smtp,
+                  extra_env={"WEB_CONCURRENCY": "2"})  # as the Procfile's default
     try:
         stack.counselors = seed(stack.app_config())
         yield stack
