@@ -6,7 +6,7 @@ from practice.access import PUBLIC, declared_access
 from tests.conftest import _base_config
 
 # Routes that are meant to be public. Adding one here is a decision, reviewed like any other.
-PUBLIC_PREFIXES = ("/", "/healthz", "/counselors", "/photos/", "/static/", "/api/v1/", "/staff/login",
+PUBLIC_PREFIXES = ("/", "/healthz", "/favicon.ico", "/counselors", "/photos/", "/static/", "/api/v1/", "/staff/login",
                    "/book", "/bookings/", "/embed", "/embed.js", "/policies", "/intake",
                    "/stripe/webhook",  # Stripe signs each request (DESIGN.md)
                    "/calendar/")  # a counselor's private feed: the secret token in the address is the access
