@@ -262,7 +262,12 @@ def outcome_of(response) -> object:
 
 
 def staff_rules(app) -> set[tuple[str, str]]:
-    return {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.rule.startswith("/staff")
+    """Every route under /staff, and any route elsewhere that only staff may use."""
+    def for_staff(rule) -> bool:
+        declared = declared_access(app, rule.endpoint)
+        return rule.rule.startswith("/staff") or (declared is not None and declared.kind == "staff")
+
+    return {(method, rule.rule) for rule in app.url_map.iter_rules() if for_staff(rule)
             for method in rule.methods - {"HEAD", "OPTIONS"}}
 
 
