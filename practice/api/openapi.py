@@ -67,8 +67,14 @@ RESPONSES = {
                                         '"message": ...}`.', "content": _error()},
     "PayloadTooLarge": {"description": 'The body is over the size the API accepts: '
                                        '`{"error": "request_entity_too_large"}`.', "content": _error()},
-    "Busy": {"description": 'Many people are booking right now and nothing was written: '
-                            '`{"error": "busy", "message": ...}`. Try again in a moment.', "content": _error()},
+    "Unavailable": {
+        "description": 'Nothing was done; try again in a moment: `{"error": "unavailable", "message": ...}` when '
+                       "the practice's records cannot be reached (with Retry-After), or, where an operation "
+                       'writes a booking, `{"error": "busy", "message": ...}` when many people are booking at once.',
+        "content": _error(),
+        "headers": {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                    "schema": {"type": "integer"}}},
+    },
     "InternalError": {"description": 'Something went wrong on our side: `{"error": "internal_error"}`. Nothing '
                                      "about it is shown; it is logged for the practice.", "content": _error()},
 }
@@ -89,7 +95,12 @@ def build(app: Flask) -> dict:
         openapi_version=OPENAPI_VERSION,
         plugins=[FlaskPlugin(), MarshmallowPlugin()],
         info={"description": "The public JSON API of the practice: its counselors and what they offer. "
-                             "Prices are in minor units (cents); times are ISO 8601 with an offset."},
+                             "Prices are in minor units (cents); times are ISO 8601 with an offset.\n\n"
+                             "Every answer is JSON, errors too. Bad input is 422 with `errors`, a message list "
+                             "per parameter or field; anything else is `error`, a stable code, sometimes with a "
+                             "`message` for a person. Each operation lists the statuses it answers; besides "
+                             'them, a path the API does not have is 404 `{"error": "not_found"}`, and a method a '
+                             'path does not take is 405 `{"error": "method_not_allowed"}` with an Allow header.'},
         servers=[{"url": app.config["BASE_URL"]}],
     )
     spec.tag({"name": "Counselors", "description": "The public directory."})
@@ -102,8 +113,10 @@ def build(app: Flask) -> dict:
         if endpoint.split(".")[0] in API_BLUEPRINTS and "---" in (view.__doc__ or ""):
             spec.path(view=view, app=app)
     document = spec.to_dict()
-    # Any operation can fail unexpectedly; the answer is then always the same JSON (practice/__init__.py).
+    # Any operation can fail unexpectedly, or find the database out of reach; the answers are then always the
+    # same JSON (practice/__init__.py's error handlers).
     for operations in document["paths"].values():
         for operation in operations.values():
             operation["responses"].setdefault("500", {"$ref": "#/components/responses/InternalError"})
+            operation["responses"].setdefault("503", {"$ref": "#/components/responses/Unavailable"})
     return document

@@ -150,7 +150,7 @@ def create_booking():
             application/json:
               schema: BookingValidationError
         429: TooManyRequests
-        503: Busy
+        503: Unavailable
     """
     data = _load(_BOOKING_IN, request.get_json(silent=True))
     req = service.BookingRequest(
@@ -241,7 +241,7 @@ def reschedule_booking(booking_id: str):
             application/json:
               schema: ValidationError
         429: TooManyRequests
-        503: Busy
+        503: Unavailable
     """
     data = _load(_RESCHEDULE_IN, request.get_json(silent=True))
     moved = service.reschedule(booking_id, data["token"], data["start"], now=clock.now())
@@ -288,7 +288,7 @@ def cancel_booking(booking_id: str):
             application/json:
               schema: ValidationError
         429: TooManyRequests
-        503: Busy
+        503: Unavailable
     """
     data = _load(_CANCEL_IN, request.get_json(silent=True))
     cancelled = service.cancel(booking_id, data["token"], data["reason"], now=clock.now())

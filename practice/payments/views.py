@@ -171,7 +171,10 @@ def start_payment_api(booking_id: str):
         413: PayloadTooLarge
         429: TooManyRequests
         503:
-          description: '`{"error": "payments_unavailable"}`: Stripe is not configured or did not answer'
+          description: '`{"error": "payments_unavailable"}`: Stripe is not configured or did not answer; or
+            `{"error": "unavailable", "message": ...}`: the practice''s records cannot be reached (Retry-After)'
+          headers:
+            Retry-After: {description: Seconds to wait before trying again., schema: {type: integer}}
           content:
             application/json:
               schema: Error

@@ -115,6 +115,29 @@ def test_repeated_filter_is_422(client, practice):
     assert response.get_json() == {"errors": {"format": ["Give one format at a time."]}}
 
 
+def test_empty_filter_values_are_422_with_field_errors(client, practice):
+    # The document's enums have no empty value; the web directory's form sends them, the API refuses them.
+    response = client.get("/api/v1/counselors?state=&specialty=&language=es")
+    assert response.status_code == 422
+    assert response.get_json() == {"errors": {
+        "specialty": ["Give a specialty, or leave the parameter out to list counselors of any specialty."],
+        "state": ["Give a state, or leave the parameter out to list counselors of any state."]}}
+    assert client.get("/api/v1/counselors?format=%20").status_code == 422
+    assert client.get("/api/v1/counselors?format=couple&format=").status_code == 422
+
+
+@pytest.mark.parametrize("query", ["specialty=Trust_Issues", "specialty=%20trust_issues", "format=COUPLE"])
+def test_the_api_takes_codes_exactly_as_documented(client, practice, query):
+    response = client.get(f"/api/v1/counselors?{query}")
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == [query.split("=")[0]]
+
+
+def test_the_web_directory_still_forgives_spacing_and_case(client, practice):
+    page = client.get("/counselors?specialty=%20Trust_Issues%20&format=COUPLE").data.decode()
+    assert "Ana Alvarez" in page and "Ben Brooks" not in page
+
+
 def test_unknown_counselor_is_404_json(client, practice):
     response = client.get("/api/v1/counselors/nobody")
     assert response.status_code == 404

@@ -92,3 +92,75 @@ def test_every_reference_in_the_document_resolves(client):
     missing = {ref for ref in refs if not resolves(ref)}
     assert refs and missing == set()
     assert any(ref.startswith("#/components/responses/") for ref in refs)
+
+
+# Every status each operation can answer, as the issue listed them: 404 where a slug, id or token may open
+# nothing; 410 where a link can stop working; 422 where input is checked; 429 where the rate limit applies;
+# 413 where a body is read; 500 and 503 everywhere (practice/__init__.py's handlers).
+EXPECTED_STATUSES = {
+    ("get", "/api/v1/counselors"): {"200", "422"},
+    ("get", "/api/v1/counselors/{slug}"): {"200", "404"},
+    ("get", "/api/v1/counselors/{slug}/slots"): {"200", "404", "422"},
+    ("post", "/api/v1/bookings"): {"201", "409", "413", "422", "429"},
+    ("get", "/api/v1/bookings/{booking_id}"): {"200", "404", "410", "429"},
+    ("post", "/api/v1/bookings/{booking_id}/reschedule"): {"200", "403", "404", "409", "410", "413", "422", "429"},
+    ("post", "/api/v1/bookings/{booking_id}/cancel"): {"200", "403", "404", "409", "410", "413", "422", "429"},
+    ("post", "/api/v1/bookings/{booking_id}/payment"): {"200", "404", "409", "413", "429"},
+    ("get", "/api/v1/intakes/{token}"): {"200", "404", "410", "429"},
+    ("put", "/api/v1/intakes/{token}/sections/{section_id}"): {"200", "404", "409", "410", "413", "422", "429"},
+    ("post", "/api/v1/intakes/{token}"): {"201", "404", "409", "410", "413", "422", "429"},
+}
+
+
+def operations(doc):
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            yield method, path, operation
+
+
+def test_each_operation_lists_every_status_it_answers(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    found = {(method, path): set(op["responses"]) for method, path, op in operations(doc)}
+    assert set(found) == set(EXPECTED_STATUSES)
+    for key, statuses in EXPECTED_STATUSES.items():
+        assert found[key] == statuses | {"500", "503"}, key
+
+
+def test_every_answer_has_a_json_body_described_by_a_schema(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    responses = doc["components"]["responses"]
+    for method, path, operation in operations(doc):
+        assert operation["operationId"] and operation["tags"], (method, path)
+        for status, response in operation["responses"].items():
+            response = responses[response["$ref"].split("/")[-1]] if "$ref" in response else response
+            assert response["description"], (method, path, status)
+            assert "$ref" in response["content"]["application/json"]["schema"] or \
+                response["content"]["application/json"]["schema"]["type"] == "object", (method, path, status)
+
+
+def test_rate_limited_and_unavailable_answers_say_when_to_retry(client):
+    responses = client.get("/api/v1/openapi.json").get_json()["components"]["responses"]
+    for name in ("TooManyRequests", "Unavailable"):
+        assert responses[name]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+        assert responses[name]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_links_lead_from_slots_to_a_booking_and_from_a_booking_onwards(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    ops = {op["operationId"]: op for _method, _path, op in operations(doc)}
+    ids = set(ops)
+    book = ops["listSlots"]["responses"]["200"]["links"]["book"]
+    assert book["operationId"] == "createBooking"
+    assert book["requestBody"]["start"] == "$response.body#/slots/0/start"
+    onwards = ops["createBooking"]["responses"]["201"]["links"]
+    assert {link["operationId"] for link in onwards.values()} == {
+        "getBooking", "rescheduleBooking", "cancelBooking", "startPayment", "getIntake"}
+    for _method, _path, op in operations(doc):
+        for response in op["responses"].values():
+            assert {link["operationId"] for link in response.get("links", {}).values()} <= ids
+
+
+def test_empty_filters_are_documented_as_422(client):
+    listing = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/counselors"]["get"]
+    assert "is empty" in listing["responses"]["422"]["description"]
+    assert all("" not in p["schema"]["enum"] for p in listing["parameters"])
