@@ -173,13 +173,15 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
+        # The exception's own headers (a 405's Allow) go with the answer; its HTML Content-Type does not.
+        headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
         if wants_json():
             body = {"error": (exc.name or "error").lower().replace(" ", "_")}
             if status == 429:
                 body["message"] = "Too many requests. Wait a moment and try again."
-            return jsonify(body), status
+            return jsonify(body), status, headers
         return render_template(f"errors/{status}.html" if status in (403, 404, 429) else "errors/error.html",
-                               status=status, title=exc.name, message=exc.description), status
+                               status=status, title=exc.name, message=exc.description), status, headers
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
