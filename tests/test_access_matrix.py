@@ -12,7 +12,7 @@ words booking A's client wrote, which admins and counselor A do see on the intak
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 
 import pytest
 from sqlalchemy import func, select

@@ -8,7 +8,6 @@ other tests book are untouched.
 """
 import re
 import uuid
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
