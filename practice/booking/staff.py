@@ -97,6 +97,16 @@ def _refuse_unless_changeable(current: Booking, *, now: datetime) -> None:
         raise ActionRefused(refusal)
 
 
+def cancel_refusal(booking: Booking) -> str | None:
+    """Why staff can't cancel this booking, or None. Unlike a move, a session that has started may still be
+    cancelled (the counselor could not hold it, say), so that it can be refunded."""
+    if booking.status == BookingStatus.cancelled:
+        return "This booking is already cancelled."
+    if booking.status not in LIVE_STATUSES:
+        return "This session has already taken place; mark its attendance instead."
+    return None
+
+
 def reschedule(booking_id, new_start: datetime, *, actor, now: datetime,
                expected_sequence: int | None) -> BookingCreated:
     """Move the booking to `new_start`, which must be one of the counselor's free slots for its service
@@ -142,9 +152,9 @@ def cancel(booking_id, *, reason: str, refund: RefundChoice, actor, now: datetim
         lock_calendar(counselor_id)
         current = reread(booking_uuid)
         _check_sequence(current, expected_sequence)
-        if current.status not in LIVE_STATUSES:
-            raise ActionRefused("This booking was already cancelled." if current.status == BookingStatus.cancelled
-                                else "This session has already taken place.")
+        refusal = cancel_refusal(current)
+        if refusal is not None:
+            raise ActionRefused(refusal)
         mark_cancelled(current, by="staff", reason=reason, now=now, refund=refund, actor=actor)
         audit.record("booking.cancel", record_type="booking", record_id=current.id, actor=actor,
                      detail={"by": "staff", "reason": reason, "refund": refund.as_detail()})

@@ -426,6 +426,20 @@ def test_a_stale_cancel_is_refused_and_shows_the_booking_as_it_stands(client, co
     assert fresh(booking.id).status == BookingStatus.confirmed
 
 
+def test_staff_may_cancel_a_session_that_has_started_but_not_one_that_took_place(counselor, frontdesk, clock):
+    started = free_booking().booking
+    held = free_booking(start=MON_10 + timedelta(hours=3)).booking
+    clock["now"] = MON_10 + timedelta(hours=4)
+    staff_changes.mark_attendance(held.id, "completed", actor=frontdesk, now=clock["now"])
+    staff_changes.cancel(started.id, reason="Counselor could not join", refund=staff_changes.RefundChoice("full"),
+                         actor=frontdesk, now=clock["now"], expected_sequence=0)
+    assert fresh(started.id).status == BookingStatus.cancelled
+    with pytest.raises(ActionRefused, match="already taken place"):
+        staff_changes.cancel(held.id, reason="Too late", refund=staff_changes.RefundChoice("full"), actor=frontdesk,
+                             now=clock["now"], expected_sequence=None)
+    assert fresh(held.id).status == BookingStatus.completed
+
+
 # --- attendance --------------------------------------------------------------------------------------------
 
 def test_attendance_only_once_a_confirmed_session_has_started_and_can_be_corrected(client, counselor, frontdesk,
