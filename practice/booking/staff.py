@@ -76,9 +76,9 @@ def _check_sequence(current: Booking, expected_sequence: int | None) -> None:
         raise ActionRefused(CHANGED)
 
 
-def change_refusal(booking: Booking, *, now: datetime) -> str | None:
-    """Why staff can't move or cancel this booking now, or None. The pages use it to offer the forms; the
-    functions below check it again under the lock."""
+def move_refusal(booking: Booking, *, now: datetime) -> str | None:
+    """Why staff can't move this booking now, or None. The page uses it to offer the form; the
+    service checks it again under the lock."""
     if booking.status == BookingStatus.cancelled:
         return "This booking is cancelled."
     if booking.status not in LIVE_STATUSES:
@@ -92,7 +92,7 @@ def change_refusal(booking: Booking, *, now: datetime) -> str | None:
 
 
 def _refuse_unless_changeable(current: Booking, *, now: datetime) -> None:
-    refusal = change_refusal(current, now=now)
+    refusal = move_refusal(current, now=now)
     if refusal is not None:
         raise ActionRefused(refusal)
 

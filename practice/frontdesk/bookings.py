@@ -97,11 +97,11 @@ def _page(booking: Booking, *, forms: Forms | None = None, status: int = 200, pr
     client_zone = booking.client_timezone or booking.counselor.timezone
     payment = Payment.of_booking(booking.id)
     acts = _acts_on_everything(me)
-    change_refusal = staff_changes.change_refusal(booking, now=now)
+    move_refusal = staff_changes.move_refusal(booking, now=now)
     cancel_refusal = staff_changes.cancel_refusal(booking)
     attendance_refusal = staff_changes.attendance_refusal(booking, now=now)
     links_refusal = staff_changes.links_refusal(booking, now=now)
-    slots = _open_times(booking, zone, now=now) if acts and change_refusal is None else []
+    slots = _open_times(booking, zone, now=now) if acts and move_refusal is None else []
     slot_days: dict[str, list[tuple[str, str]]] = {}  # the open times by local day, for the form's list
     for start in slots:
         slot_days.setdefault(display.long_date(start.date()), []).append((display.url_start(start),
@@ -118,7 +118,7 @@ def _page(booking: Booking, *, forms: Forms | None = None, status: int = 200, pr
         people=[(p, person_name(p), progress[p.id]) for p in booking.participants],
         payment=payment, payment_text=payment_label(booking, payment), policy_amount=policy_amount,
         may_act=acts, may_mark=acts or me.role == "counselor",
-        change_refusal=change_refusal, cancel_refusal=cancel_refusal, attendance_refusal=attendance_refusal,
+        move_refusal=move_refusal, cancel_refusal=cancel_refusal, attendance_refusal=attendance_refusal,
         links_refusal=links_refusal,
         forms=forms, problem=problem, slot_days=slot_days, open_form=open_form,
         refund_left=payment.refundable if payment else 0,
