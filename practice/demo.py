@@ -10,6 +10,7 @@ parts (weekly hours, bookings) add a field to DemoCounselor and a function here.
 from __future__ import annotations
 
 import logging
+import time as pytime
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from types import SimpleNamespace
@@ -591,14 +592,17 @@ def _standin_configured() -> bool:
     if not (config.get("STRIPE_API_BASE") and str(config.get("STRIPE_SECRET_KEY") or "").startswith("sk_test")
             and str(config.get("STRIPE_PUBLISHABLE_KEY") or "").startswith("pk_test")):
         return False
-    try:
-        with urllib.request.urlopen(f"{config['STRIPE_API_BASE'].rstrip('/')}/js.stripe.com/v3/practice/",
-                                    timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        log.warning("the Stripe stand-in at %s did not answer: the demo has no paid sessions",
-                    config["STRIPE_API_BASE"])
-        return False
+    for attempt in range(10):  # a stand-in started just before the seed may take a moment to listen
+        try:
+            with urllib.request.urlopen(f"{config['STRIPE_API_BASE'].rstrip('/')}/js.stripe.com/v3/practice/",
+                                        timeout=5) as response:
+                return response.status == 200
+        except urllib.error.HTTPError:
+            break  # something answered, and it is not the stand-in
+        except (urllib.error.URLError, OSError):
+            pytime.sleep(0.5)
+    log.warning("no Stripe stand-in answered at %s: the demo has no paid sessions", config["STRIPE_API_BASE"])
+    return False
 
 
 def _paid_at_stripe(booking_id) -> bool:
