@@ -22,6 +22,7 @@ from typing import Callable
 from flask import Flask, current_app
 from redis import Redis
 from rq import Queue, SimpleWorker
+from rq.worker import WorkerStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -155,6 +156,22 @@ class RoundWorker(SimpleWorker):
 
     def subscribe(self):
         pass
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """RQ's, for a burst, without its wait for a lost Redis: RQ retries for as long as Redis is gone (up to a
+        minute apart), which would hold up the rest of the round (the mail sweep, expired holds, refunds) for
+        the whole outage. Here the burst ends at once and the next round tries Redis again."""
+        self.set_state(WorkerStatus.IDLE)
+        self.heartbeat()
+        result = self.queue_class.dequeue_any(self._ordered_queues, timeout, connection=self.connection,
+                                              job_class=self.job_class, serializer=self.serializer,
+                                              death_penalty_class=self.death_penalty_class)
+        if result is not None:
+            job, queue = result
+            self.reorder_queues(reference_queue=queue)
+            job.redis_server_version = self.get_redis_server_version()
+        self.heartbeat()
+        return result
 
 
 def run_queued_jobs(*, now) -> int:

@@ -11,8 +11,10 @@ import time
 from typing import Callable
 
 import click
+import redis
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from practice import clock
 from practice.extensions import db
@@ -47,12 +49,29 @@ def run_round(now=None) -> dict[str, int]:
     for name, job in jobs().items():
         try:
             done[name] = job(now=now or clock.now())
-        except Exception:  # noqa: BLE001 - one broken job must not stop the others
-            db.session.rollback()
-            log.exception("job %r failed", name)
+        except Exception as exc:  # noqa: BLE001 - one broken job must not stop the others
+            try:
+                db.session.rollback()
+            except DBAPIError:  # the connection is gone already; remove() below discards the session
+                pass
+            peer = _unreachable(exc)
+            if peer:  # an outage, not a defect: one line per job, not a traceback every round while it lasts
+                log.error("job %r: %s unreachable (%s); next round tries again", name, peer, type(exc).__name__)
+            else:
+                log.exception("job %r failed", name)
             done[name] = -1
     db.session.remove()
     return done
+
+
+def _unreachable(exc: Exception) -> str | None:
+    """Which peer a job's failure says is down ("the database", "Redis"), or None for any other failure."""
+    if isinstance(exc, (OperationalError, InterfaceError)) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return "the database"
+    if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+        return "Redis"
+    return None
 
 
 @click.command("worker")

@@ -79,7 +79,7 @@ def test_the_procfile_runs_in_production_and_the_worker_delivers_the_confirmatio
         if honcho.poll() is None:
             os.killpg(honcho.pid, signal.SIGTERM)
         try:
-            code = honcho.wait(timeout=30)
+            honcho.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(honcho.pid, signal.SIGKILL)
             raise

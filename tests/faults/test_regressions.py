@@ -77,3 +77,53 @@ def test_with_redis_unreachable_bookings_are_still_taken_and_still_rate_limited(
                 for k in range(4)]
     assert statuses == [201, 201, 201, 429]  # counted in this process's memory meanwhile
     dispose_engines(app)
+
+
+def test_the_worker_logs_an_outage_as_one_line_a_round_not_a_traceback(app, caplog):
+    from practice.worker import run_round
+
+    app.config.update(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", MAIL_DELIVERY="queue")  # nothing listens
+    caplog.set_level(logging.ERROR, logger="practice.worker")
+    done = run_round()
+    assert done["run queued jobs"] == -1 and done["deliver email"] == 0  # the other jobs still ran
+    [record] = [r for r in caplog.records if r.name == "practice.worker"]
+    assert record.getMessage() == "job 'run queued jobs': Redis unreachable (ConnectionError); next round tries again"
+    assert record.exc_info is None
+
+
+def test_redis_lost_mid_burst_ends_the_burst_instead_of_stalling_the_round(app, tmp_path, monkeypatch):
+    """RQ's own worker waits for a lost Redis as long as it takes (retrying 1, 2, 4 ... 60 s apart); inside a
+    round that held up the mail sweep and every other job for the whole outage."""
+    import threading
+
+    import redis as redis_client
+    from rq import Queue
+
+    from practice.jobs import run_queued_jobs
+    from practice.worker import run_round
+    from tests.faults.stack import PrivateRedis
+
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        app.config.update(REDIS_URL=server.url)
+
+        def lost(*_args, **_kwargs):  # Redis goes away between two jobs of a burst
+            raise redis_client.ConnectionError("Connection closed by server.")
+
+        monkeypatch.setattr(Queue, "dequeue_any", lost)
+        outcome = {}
+
+        def burst():
+            with app.app_context():
+                outcome["ran"] = run_queued_jobs(now=None)
+
+        thread = threading.Thread(target=burst, daemon=True)
+        thread.start()
+        thread.join(timeout=5)
+        assert not thread.is_alive(), "the burst is still waiting for Redis"
+        assert outcome == {"ran": 0}
+        monkeypatch.undo()
+        assert run_round()["run queued jobs"] == 0  # and the next round uses Redis as before
+    finally:
+        server.stop()
