@@ -423,7 +423,7 @@ class DemoSession:
     client: DemoPerson
     partner: DemoPerson | None = None
     booked_days_ago: int = 3  # when it was booked, so the dashboard has weeks to show
-    what: str = ""  # what it shows, for the printout
+    what: str = ""  # what it shows, for the printout (which front desk reads before the demo)
 
 
 # Free sessions, so the day is the same with or without a payment service. Together they make a queue with one
@@ -455,7 +455,7 @@ DEMO_DAY: tuple[DemoSession, ...] = (
         {"sources": ["infidelity", "deception"], "affair_status": "past_ended", "sign_doubts_honesty": 3,
          "in_own_words": "My husband had an affair last year. He ended it but I can't stop doubting him."}),
         DemoPerson("Arjun Shah", "arjun.shah@example.org"), booked_days_ago=2,
-        what="couple, one partner in (partial)"),
+        what="partial: one partner's intake in"),
     DemoSession("lucia-fernandez", "couple-trial", 3, "11:00", DemoPerson(
         "Claire Dubois", "claire.dubois@example.org",
         {"commitment": "leaning_in", "in_own_words": "I want us to try. I don't think he does."}),
@@ -463,13 +463,13 @@ DEMO_DAY: tuple[DemoSession, ...] = (
                    {"commitment": "leaning_out", "csi4_1": 2, "csi4_2": 2, "csi4_3": 2, "csi4_4": 2}),
         booked_days_ago=5, what="mixed agenda: discernment"),
     DemoSession("hana-seo", "individual-trial", 2, "12:00", DemoPerson(
-        "Min-jun Park", "minjun.park@example.org"), booked_days_ago=1, what="this week"),
+        "Min-jun Park", "minjun.park@example.org"), booked_days_ago=1, what="intake not started"),
     DemoSession("daniel-reyes", "individual-consult", -1, "10:00", DemoPerson(
         "Rosa Delgado", "rosa.delgado@example.org"), booked_days_ago=12, what="past: to mark attended"),
     DemoSession("hana-seo", "individual-trial", -1, "14:00", DemoPerson(
         "Ethan Cole", "ethan.cole@example.org"), booked_days_ago=16, what="past: to mark missed"),
     DemoSession("marcus-bell", "individual-consult", -2, "10:00", DemoPerson(
-        "Nora Quinn", "nora.quinn@example.org"), booked_days_ago=20, what="past"),
+        "Nora Quinn", "nora.quinn@example.org"), booked_days_ago=20, what="past: to mark attended or missed"),
 )
 
 # Paid sessions: made only when a local Stripe stand-in is configured (STRIPE_API_BASE and test keys), where the
@@ -668,6 +668,25 @@ def seed_demo_command() -> None:
     click.echo("These passwords are published with the code: use them for demos only, never for real data.")
     click.echo(f"The demo day: {len(day.sessions)} sessions from two days ago to later this week, with intakes in "
                f"the queue at {base_url}/staff/intakes (one urgent).")
+    _echo_demo_day(day)
     if not day.paid:
         click.echo("No paid sessions were made: the seed pays them only at a local Stripe stand-in (STRIPE_API_BASE "
                    "with test keys), so that their refunds work.")
+
+
+def _echo_demo_day(day: DemoDay) -> None:
+    """One line per demo session, in the practice's zone, soonest first: where to look during a demo."""
+    from practice.booking.models import Booking
+
+    zone = practice_zone()
+    bookings = {b.id: b for b in db.session.scalars(select(Booking).where(
+        Booking.id.in_([booking_id for _, booking_id in day.sessions])))}
+    lines = []
+    for item, booking_id in day.sessions:
+        booking = bookings[booking_id]
+        local = booking.starts_at.astimezone(zone)
+        people = " & ".join(p.client.name for p in booking.participants)
+        lines.append((booking.starts_at, f"  {local:%a %b} {local.day} {local:%H:%M %Z}  {booking.counselor.name}: "
+                                         f"{people} ({item.what})"))
+    for _, line in sorted(lines):
+        click.echo(line)
