@@ -217,3 +217,21 @@ class TestWithTheStripeStandIn:
         [refund] = db.session.scalars(select(Refund)).all()
         assert (refund.state, refund.amount) == (RefundState.succeeded, paid[0].amount)
         assert stripe_client().v1.refunds.retrieve(refund.stripe_refund_id).status == "succeeded"
+
+
+def test_front_desk_closes_the_demo_days_past_sessions(client, auth, seeded):
+    from practice.booking.models import Booking, BookingStatus, Client, Participant
+
+    def booking_of(email):
+        return db.session.scalar(select(Booking).join(Participant).join(Client).where(Client.email == email))
+
+    sign_in_as(auth, seeded, "frontdesk")
+    for email, outcome, status in (("rosa.delgado@example.org", "completed", BookingStatus.completed),
+                                   ("ethan.cole@example.org", "no_show", BookingStatus.no_show)):
+        booking = booking_of(email)
+        assert booking.status == BookingStatus.confirmed and booking.starts_at < clock.now()
+        sent = client.post(f"/staff/bookings/{booking.id}/attendance",
+                           data={"outcome": outcome, "sequence": booking.ics_sequence})
+        assert sent.status_code == 303, sent.get_data(as_text=True)
+        db.session.expire_all()
+        assert booking_of(email).status == status
