@@ -70,8 +70,9 @@ def test_the_procfile_runs_in_production_and_the_worker_delivers_the_confirmatio
         [(message_id, state, attempts)] = stack.query(
             "SELECT message_id, state, attempts FROM outbox_message WHERE to_email = %s", "client1@example.org")
         assert (mail["Message-ID"], state, attempts) == (message_id, "sent", 1)
-        # Handed over by the RQ job the web process queued after its commit, and run by the worker: its round
-        # says so. The worker's sweep (which would also send it) found nothing left.
+        # The web process queued an RQ job after its commit, and the worker ran it (its round says so). The
+        # job and the worker's sweep both try to claim the message; only the one that claims it sends it, so
+        # one copy arrives, and no more in the rounds that follow.
         wait_until(lambda: "run queued jobs: 1" in _read(stack), timeout=10, what="the worker's round report")
         wait_until(lambda: _read(stack).count("worker: ") >= 3, timeout=10, what="two more worker rounds")
         assert len(stack.smtp.received) == 1
