@@ -22,6 +22,7 @@ from practice.extensions import db
 from practice.payments.models import Payment, PaymentStatus, Refund
 from practice.payments.stripe_api import client as stripe_client
 from practice.scheduling.service import slots_for
+from practice.web.filters import money
 from tests.e2e.conftest import serious_violations
 from tests.e2e.test_availability import sign_in
 from tests.payments.helpers import pay_at_standin
@@ -32,9 +33,10 @@ FRONT_DESK = next(person for person in DEMO_STAFF if person.role == "frontdesk")
 PRACTICE_ZONE = ZoneInfo("America/New_York")
 
 
-def a_paid_session(live_app, stripe_standin) -> tuple[str, str, str]:
+def a_paid_session(live_app, stripe_standin) -> tuple[str, str, str, str, str]:
     """A confirmed, paid individual session of Daniel Reyes (Chicago) in one of his free slots a few days
-    ahead: (booking id, its day in the practice's zone, its start as the day page writes it)."""
+    ahead: (booking id, its day in the practice's zone, its start as the day page writes it, the client's name,
+    what was paid as the pages write it)."""
     with live_app.app_context():
         now = clock.now()
         counselor = db.session.scalar(select(Counselor).where(Counselor.slug == "daniel-reyes"))
@@ -63,13 +65,13 @@ def a_paid_session(live_app, stripe_standin) -> tuple[str, str, str]:
                                succeeded_at=now))
         db.session.commit()
         local = slot.start.astimezone(PRACTICE_ZONE)
-        found = str(booking.id), local.date().isoformat(), display.clock(local), name
+        found = str(booking.id), local.date().isoformat(), display.clock(local), name, money(service.price, "USD")
         db.session.remove()
     return found
 
 
 def test_front_desk_cancels_a_session_from_the_day_with_a_refund_override(page, live_app, stripe_standin):
-    booking_id, day, start_text, name = a_paid_session(live_app, stripe_standin)
+    booking_id, day, start_text, name, paid = a_paid_session(live_app, stripe_standin)
     sign_in(page, FRONT_DESK.email, FRONT_DESK.password)
 
     page.goto("/staff")
@@ -84,7 +86,7 @@ def test_front_desk_cancels_a_session_from_the_day_with_a_refund_override(page, 
     expect(page).to_have_url(re.compile(rf"date={day}"))
     expect(page.get_by_role("heading", name="Daniel Reyes", level=2)).to_be_visible()
     row = page.locator("tr", has_text=name)
-    expect(row).to_contain_text("Paid $130")
+    expect(row).to_contain_text(f"Paid {paid}")
     link = row.get_by_role("link", name=re.compile(rf"^{re.escape(start_text)} – "))
     expect(link).to_be_visible()
     assert serious_violations(page) == []
