@@ -480,15 +480,13 @@ def changes_since(booking_id: uuid.UUID, version: int) -> list[Change]:
 
 def _decision_for_change(booking_id: uuid.UUID, expected_version: int | None) -> RoutingDecision:
     """The booking's decision, read in the caller's write transaction; DecisionChanged if it is not at the
-    version the staff member saw, DecisionRefused if there is none."""
+    version the staff member saw (None: no page to compare with, e.g. a command), DecisionRefused if there is
+    none."""
     decision = db.session.scalar(select(RoutingDecision).where(RoutingDecision.booking_id == booking_id)
                                  .execution_options(populate_existing=True))
     if decision is None:
         raise DecisionRefused({"action": ["There is no recommendation to decide on yet."]})
-    if expected_version is None:
-        raise DecisionRefused({"version": ["This form is missing what it was based on. Reload the page and try "
-                                           "again."]})
-    if decision.version != expected_version:
+    if expected_version is not None and decision.version != expected_version:
         raise DecisionChanged(changes_since(booking_id, expected_version), decision.version)
     return decision
 
@@ -527,7 +525,8 @@ def record_staff_decision(booking_id: uuid.UUID, *, actor, action: str, track: s
                           reason: str | None = None, version: int | None = None, now: datetime) -> RoutingDecision:
     """Accept the recommendation, or override it with another track and a reason; audited.
 
-    `version`: the decision's version on the page the staff member decided from (DecisionChanged if it moved).
+    `version`: the decision's version on the page the staff member decided from (DecisionChanged if it moved;
+    the intake page always sends it).
     """
     reason = (reason or "").strip()
 
@@ -579,8 +578,8 @@ def note_booking_changed(booking_id: uuid.UUID, *, expected_version: int | None,
                                  .execution_options(populate_existing=True))
     if decision is None:
         return
-    if expected_version is None or decision.version != expected_version:
-        raise DecisionChanged(changes_since(booking_id, expected_version or 0), decision.version)
+    if expected_version is not None and decision.version != expected_version:
+        raise DecisionChanged(changes_since(booking_id, expected_version), decision.version)
     flag_modified(decision, "rule")  # an UPDATE with nothing else changed: the version moves on
     _audit_change(f"intake.{action}", booking_id, decision, actor=actor)
 

@@ -168,6 +168,9 @@ def _opened(booking_id: str, *, managing: bool = False):
     return me, booking
 
 
+MISSING_VERSION = "This form is missing what it was based on. Reload the page and try again."
+
+
 def _changed(booking_id: str, changed: service.DecisionChanged, forms: dict):
     """409: someone else acted first. The page as it stands, what they did, and this person's entries kept."""
     db.session.rollback()
@@ -179,12 +182,16 @@ def _changed(booking_id: str, changed: service.DecisionChanged, forms: dict):
 def decide(booking_id: str):
     me, booking = _opened(booking_id)
     form = DecisionForm()
-    if not form.validate_on_submit() or not staff_reads.may_decide(me, booking):
+    valid = form.validate_on_submit()  # (validating resets every field's errors: ours come after)
+    version = service.parse_version(form.version.data)
+    if version is None:
+        form.action.errors = [*form.action.errors, MISSING_VERSION]
+    if not valid or version is None or not staff_reads.may_decide(me, booking):
         return _booking_page(booking_id, forms={"decision": form}, status=422)
     try:
         service.record_staff_decision(booking.id, actor=me, action=form.action.data,
                                       track=form.track.data or None, reason=form.reason.data,
-                                      version=service.parse_version(form.version.data), now=clock.now())
+                                      version=version, now=clock.now())
     except service.DecisionChanged as changed:
         return _changed(booking_id, changed, {"decision": form})
     except service.DecisionRefused as refused:
@@ -203,12 +210,12 @@ def decide(booking_id: str):
 def mark_processed(booking_id: str):
     me, booking = _opened(booking_id, managing=True)
     form = ProcessedForm()
-    if not form.validate_on_submit():
+    version = service.parse_version(form.version.data)
+    if not form.validate_on_submit() or version is None:
         return _booking_page(booking_id, forms={"processed": form}, status=422,
-                             errors={"processed": ["This form has expired. Reload the page and try again."]})
+                             errors={"processed": [MISSING_VERSION]})
     try:
-        service.mark_processed(booking.id, actor=me, version=service.parse_version(form.version.data),
-                               now=clock.now())
+        service.mark_processed(booking.id, actor=me, version=version, now=clock.now())
     except service.DecisionChanged as changed:
         return _changed(booking_id, changed, {"processed": form})
     except service.DecisionRefused as refused:
@@ -244,6 +251,9 @@ def assign(booking_id: str):
         form.start.errors = ["Choose one of the times offered."]
         return _booking_page(booking_id, forms=forms, status=422)
     version = service.parse_version(form.version.data)
+    if version is None:
+        form.counselor.errors = [MISSING_VERSION]
+        return _booking_page(booking_id, forms=forms, status=422)
 
     def check_version(moved):
         service.note_booking_changed(moved.id, expected_version=version, action="reassigned", actor=me)
@@ -254,7 +264,7 @@ def assign(booking_id: str):
     except service.DecisionChanged as changed:
         return _changed(booking_id, changed, forms)
     except StaleDataError:
-        return _changed(booking_id, service.stale_change(booking.id, version or 0), forms)
+        return _changed(booking_id, service.stale_change(booking.id, version), forms)
     except BookingInvalid as invalid:  # StartNeeded too: the page then offers the counselor's free times
         for name, messages in invalid.errors.items():
             field = form.start if name == "start" else form.counselor
@@ -348,9 +358,11 @@ def convert(booking_id: str):
         if field.data not in offered.get(role, set()):
             field.errors = [*field.errors, "That counselor or time isn't offered for this person. Choose one of "
                                            "those listed."]
-    if any(getattr(form, role).errors for role in roles):
-        return _convert_page(booking_id, form=form, status=422)
     version = service.parse_version(form.version.data)
+    if version is None:
+        form.reason.errors = [*form.reason.errors, MISSING_VERSION]
+    if any(getattr(form, role).errors for role in roles) or version is None:
+        return _convert_page(booking_id, form=form, status=422)
 
     def check_version(couple):
         service.note_booking_changed(couple.id, expected_version=version, action="converted", actor=me)
@@ -361,7 +373,7 @@ def convert(booking_id: str):
         db.session.rollback()
         return _convert_page(booking_id, form=form, status=409, changes=changed.changes)
     except StaleDataError:
-        changed = service.stale_change(booking.id, version or 0)
+        changed = service.stale_change(booking.id, version)
         return _convert_page(booking_id, form=form, status=409, changes=changed.changes)
     except BookingInvalid as invalid:
         for name, messages in invalid.errors.items():
