@@ -12,7 +12,7 @@ from flask import Flask, jsonify, render_template, request
 
 import config
 from practice.crypto import keyring, new_key
-from practice.database import configure_read_engine, configure_sqlite
+from practice.database import configure_read_engine, configure_sqlite, dispose_engines
 from practice.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,6 +202,10 @@ def _register_error_handlers(app: Flask) -> None:
             db.session.rollback()
         except DBAPIError:  # the connection is gone already; the session is discarded at the request's end
             pass
+        # SQLAlchemy drops the pooled connections of the pool that failed; those of the app's other pool (the
+        # read-only one) are as dead after a restart of the database: drop them too, so that the first request
+        # on that pool once the database is back does not fail on one of them as well.
+        dispose_engines(app)
         app.logger.error("database unavailable on %s %s (%s)", request.method, request.path,
                          type(exc.orig).__name__)
         message = "We can't reach our records just now. Please try again in a minute."

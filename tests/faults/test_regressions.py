@@ -127,3 +127,36 @@ def test_redis_lost_mid_burst_ends_the_burst_instead_of_stalling_the_round(app, 
         assert run_round()["run queued jobs"] == 0  # and the next round uses Redis as before
     finally:
         server.stop()
+
+
+@pytest.mark.postgres
+def test_after_a_database_restart_only_one_request_finds_a_dead_connection(postgres_template, tmp_path):
+    """Both of a process's connection pools hold connections that a restart of PostgreSQL closes. The first
+    request to use one answers 503 (the database really was gone) and SQLAlchemy drops that pool's connections;
+    the other pool's are dropped with them, so the next request, whichever pool it uses, is served."""
+    import psycopg
+
+    from tests.conftest import _base_config, _pg
+    from tests.faults.stack import drop_database, make_database
+
+    url = make_database(postgres_template)
+    try:
+        app = create_app({**_base_config(tmp_path, url), "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1}})
+        with app.app_context():
+            counselors = add_counselors()
+        client = app.test_client()
+        slots = f"/api/v1/counselors/{counselors[0]}/slots"
+        assert client.get(slots).status_code == 200  # a connection in the read-only pool
+        assert client.post("/api/v1/bookings", json=booking_body(counselors[0], first_start(), 1)).status_code == 201
+        # What a restart does to the app's connections, without stopping the server every test shares.
+        _pg(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{url.rsplit('/', 1)[1]}'")
+
+        failed = client.post("/api/v1/bookings", json=booking_body(counselors[1], first_start(), 2))
+        assert failed.status_code == 503
+        assert client.get(slots).status_code == 200  # the read-only pool's dead connection was dropped too
+        assert client.post("/api/v1/bookings", json=booking_body(counselors[1], first_start(), 2)).status_code == 201
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM booking").fetchone() == (2,)
+        dispose_engines(app)
+    finally:
+        drop_database(url)
