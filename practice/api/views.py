@@ -76,7 +76,11 @@ def get_counselor(slug: str):
           links:
             slots:
               operationId: listSlots
-              parameters: {slug: '$response.body#/slug'}
+              description: The free slots of the counselor's first service, in the counselor's zone.
+              parameters:
+                slug: '$response.body#/slug'
+                query.service: '$response.body#/services/0/slug'
+                query.tz: '$response.body#/timezone'
         404:
           description: 'No active counselor has this slug: `{"error": "not_found"}`.'
           content:
