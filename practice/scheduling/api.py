@@ -45,10 +45,13 @@ def counselor_slots(slug: str):
         service.
       parameters:
         - {in: path, name: slug, required: true, schema: {type: string}}
-        - {in: query, name: service, schema: {type: string}, description: service slug}
-        - {in: query, name: from, schema: {type: string, format: date}}
-        - {in: query, name: to, schema: {type: string, format: date}}
-        - {in: query, name: tz, schema: {type: string, example: America/Chicago}, description: IANA time zone}
+        - {in: query, name: service, schema: {type: string, minLength: 1}, description: service slug}
+        - {in: query, name: from, schema: {type: string, format: date}, description: within ten years of today}
+        - {in: query, name: to, schema: {type: string, format: date}, description: within ten years of today}
+        - in: query
+          name: tz
+          schema: {type: string, minLength: 1, maxLength: 64, example: America/Chicago}
+          description: IANA time zone
       responses:
         200:
           description: the free slots

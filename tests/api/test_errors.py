@@ -3,9 +3,9 @@ the size limit (413), an unknown path (404) or method (405). Each body is checke
 schema, so the answer and /api/v1/openapi.json cannot drift apart."""
 from __future__ import annotations
 
-import jsonschema_rs
 import pytest
 
+from tests.api.document import assert_matches, documented
 from tests.factories import make_counselor
 
 
@@ -13,24 +13,6 @@ from tests.factories import make_counselor
 def app_config(app_config):
     return {**app_config, "RATELIMIT_ENABLED": True, "BOOKING_RATE_LIMIT": "2 per minute",
             "MAX_CONTENT_LENGTH": 1024}
-
-
-def documented(client, path: str, method: str, status: str) -> dict:
-    """The documented response of an operation, references resolved."""
-    doc = client.get("/api/v1/openapi.json").get_json()
-    response = doc["paths"][path][method]["responses"][status]
-    if "$ref" in response:
-        response = doc["components"]["responses"][response["$ref"].split("/")[-1]]
-    return response
-
-
-def assert_matches(client, response, path: str, method: str) -> None:
-    described = documented(client, path, method, str(response.status_code))
-    assert response.mimetype == "application/json"
-    schema = described["content"]["application/json"]["schema"]
-    components = client.get("/api/v1/openapi.json").get_json()["components"]
-    validator = jsonschema_rs.Draft4Validator({**schema, "components": components})
-    assert validator.is_valid(response.get_json()), response.get_json()
 
 
 def test_the_rate_limit_answers_429_json_with_retry_after(client, app):
