@@ -101,7 +101,8 @@ def reassign(booking_id: uuid.UUID, counselor_id: int, *, new_start: datetime | 
             raise BookingInvalid({"counselor": [f"This booking is already with {counselor.name} at that time."]})
         old_service = current.service
         service = matching_service(counselor, format=old_service.format, is_trial=old_service.is_trial)
-        kind = f"{'trial ' if old_service.is_trial else ''}{'couples' if old_service.format == 'couple' else 'individual'}"
+        kind = ("trial " if old_service.is_trial else "") + ("couples" if old_service.format == "couple"
+                                                               else "individual")
         if service is None:
             raise BookingInvalid({"counselor": [f"{counselor.name} offers no {kind} session, so this booking can't "
                                                 "go to them."]})

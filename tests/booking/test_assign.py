@@ -15,7 +15,7 @@ from practice import clock
 from practice.audit.models import AuditEvent
 from practice.auth.service import start_session
 from practice.booking import assign as assign_module
-from practice.booking.models import Booking, BookingStatus, ManageToken
+from practice.booking.models import Booking, BookingStatus
 from practice.extensions import db
 from practice.intake.models import RoutingDecision
 from tests.conftest import freeze_clock

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select, update
@@ -47,7 +47,8 @@ def version_of(booking_id: str) -> str:
 
 
 def couple(client, smtp_server, start, n: int):
-    return book(client, smtp_server, start=start, email=f"client{n}@example.org", partner_email=f"partner{n}@example.org")
+    return book(client, smtp_server, start=start, email=f"client{n}@example.org",
+                partner_email=f"partner{n}@example.org")
 
 
 def sam_front():
@@ -158,7 +159,8 @@ def test_two_staff_deciding_the_second_is_shown_who_decided_and_keeps_their_reas
         "action": "override", "track": "individual", "reason": "Robin asked for time alone first.", "version": seen})
     assert late.status_code == 409
     text_ = page(late)
-    assert re.search(r"Sam Front accepted the recommendation at \w{3}, \w{3} \d+, \d{4}, \d+:\d\d [AP]M E[SD]T\.", text_)
+    assert re.search(r"Sam Front accepted the recommendation at \w{3}, \w{3} \d+, \d{4}, \d+:\d\d [AP]M E[SD]T\.",
+                     text_)
     assert "Robin asked for time alone first." in text_  # what they typed is still in the form
     assert f'name="version" type="hidden" value="{version_of(booked.id)}"' in late.get_data(as_text=True)
     decision = decision_of(booked.id)
