@@ -136,4 +136,4 @@ def reassign(booking_id: uuid.UUID, counselor_id: int, *, new_start: datetime | 
             also(current)
         return Reassigned(current, old_counselor, start != old_start, tokens)
 
-    return calendar_write(work, keep_loaded=True)
+    return calendar_write(work)

@@ -145,4 +145,4 @@ def convert(booking_id: uuid.UUID, placements: list[Placement], *, reason: str, 
             also(couple)
         return Converted(couple, sessions, tokens)
 
-    return calendar_write(work, keep_loaded=True)
+    return calendar_write(work)
