@@ -12,7 +12,7 @@ from flask import Flask, jsonify, render_template, request
 
 import config
 from practice.crypto import keyring, new_key
-from practice.database import configure_read_engine, configure_sqlite, dispose_engines
+from practice.database import configure_read_engine, configure_sqlite, dispose_engines, unreachable
 from practice.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,7 +156,7 @@ def _register_cli(app: Flask) -> None:
 
 def _register_error_handlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import DBAPIError
     from werkzeug.exceptions import HTTPException
 
     def wants_json() -> bool:
@@ -196,7 +196,7 @@ def _register_error_handlers(app: Flask) -> None:
         # The database could not be reached or lost the connection (down, restarting, out of connections): a
         # passing state, so a 503 that says to try again, and one log line rather than a traceback per request.
         # Any other database error is a defect and goes to `unexpected`.
-        if not (exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))):
+        if not unreachable(exc):
             return unexpected(exc)
         try:
             db.session.rollback()

@@ -119,3 +119,16 @@ def dispose_engines(app) -> None:
     """Close every pooled connection of the app's engines (before a fork, or when the app is done with)."""
     for engine in app_engines(app):
         engine.dispose()
+
+
+def unreachable(exc: BaseException) -> bool:
+    """True when a database error says the database could not be reached or the connection was lost (down,
+    restarting, refusing connections): a passing state. False for an error the server answered with (a
+    constraint, a deadlock, bad SQL), which carries an SQLSTATE."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    return isinstance(exc, (OperationalError, InterfaceError)) and getattr(exc.orig, "sqlstate", None) is None

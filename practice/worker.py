@@ -14,9 +14,10 @@ import click
 import redis
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from practice import clock
+from practice.database import unreachable
 from practice.extensions import db
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,7 @@ def run_round(now=None) -> dict[str, int]:
 
 def _unreachable(exc: Exception) -> str | None:
     """Which peer a job's failure says is down ("the database", "Redis"), or None for any other failure."""
-    if isinstance(exc, (OperationalError, InterfaceError)) or (
-            isinstance(exc, DBAPIError) and exc.connection_invalidated):
+    if unreachable(exc):
         return "the database"
     if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
         return "Redis"

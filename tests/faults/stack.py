@@ -263,8 +263,11 @@ class Stack:
 
     @property
     def env(self) -> dict:
+        from config import ENVIRONMENT
+
+        # None of the app's settings from the environment this test runs in: only the ones set here.
         env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("STRIPE_", "MAIL_", "RATELIMIT_", "FLASK_", "PRACTICE_"))}
+               if key not in ENVIRONMENT and not key.startswith(("FLASK_", "PRACTICE_"))}
         env.update({
             "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "PRACTICE_ENV": "production",
             "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url, "BASE_URL": "https://practice.test",

@@ -160,3 +160,16 @@ def test_after_a_database_restart_only_one_request_finds_a_dead_connection(postg
         dispose_engines(app)
     finally:
         drop_database(url)
+
+
+def test_only_a_lost_database_counts_as_unreachable():
+    """A deadlock or a constraint is the server answering (it has an SQLSTATE): still a defect to look into."""
+    import psycopg
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from practice.database import unreachable
+
+    assert unreachable(OperationalError("SELECT 1", {}, psycopg.OperationalError("connection refused")))
+    assert not unreachable(OperationalError("UPDATE ...", {}, psycopg.errors.DeadlockDetected("deadlock")))
+    assert not unreachable(IntegrityError("INSERT ...", {}, psycopg.errors.UniqueViolation("duplicate key")))
+    assert not unreachable(ValueError("not a database error"))
