@@ -104,6 +104,11 @@ def build(app: Flask) -> dict:
         servers=[{"url": app.config["BASE_URL"]}],
     )
     spec.tag({"name": "Counselors", "description": "The public directory."})
+    spec.tag({"name": "Scheduling", "description": "When a counselor can be booked."})
+    spec.tag({"name": "Bookings", "description": "Booking, paying, rescheduling and cancelling, with a manage "
+                                                 "link's token."})
+    spec.tag({"name": "Intake", "description": "Each person's private questionnaire, with their intake link's "
+                                               "token."})
     for name, schema in COMPONENTS.items():
         spec.components.schema(name, schema=schema)
     for name, response in RESPONSES.items():

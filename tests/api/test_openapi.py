@@ -164,3 +164,10 @@ def test_empty_filters_are_documented_as_422(client):
     listing = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/counselors"]["get"]
     assert "is empty" in listing["responses"]["422"]["description"]
     assert all("" not in p["schema"]["enum"] for p in listing["parameters"])
+
+
+def test_every_tag_an_operation_uses_is_described(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    described = {tag["name"] for tag in doc["tags"] if tag["description"]}
+    used = {tag for _method, _path, op in operations(doc) for tag in op["tags"]}
+    assert used == described == {"Counselors", "Scheduling", "Bookings", "Intake"}
