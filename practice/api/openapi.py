@@ -3,6 +3,11 @@ views' YAML docstrings (apispec's FlaskPlugin), shapes from the marshmallow sche
 
 Every view of the `api` blueprint whose docstring has a `---` section is documented; adding an endpoint with such
 a docstring is all it takes to appear here. Built on first request and kept for the life of the process.
+
+Each operation lists every status it answers, with a JSON schema for each (tests/api/test_openapi.py checks the
+list; tests/api/test_schemathesis.py the answers). Responses' `links` lead from one operation to the next; a
+manage or intake token travels inside a URL of the answer, so those links read it with schemathesis's
+`#regex:` extractor, which other tools show as the expression it is.
 """
 from __future__ import annotations
 

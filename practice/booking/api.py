@@ -48,7 +48,8 @@ def _load(schema, data):
         raise service.BookingInvalid(flatten(exc.messages)) from None
     start = loaded.get("start")
     if start is not None and abs(start - clock.now()) > MAX_START_DISTANCE:
-        raise service.BookingInvalid({"start": ["Choose a start from the free slots: this one is more than ten years from now."]})
+        raise service.BookingInvalid({"start": [
+            "Choose a start from the free slots: this one is more than ten years from now."]})
     return loaded
 
 

@@ -57,7 +57,8 @@ def test_directory_slots_booking_intake_and_cancel_answer_as_documented(client, 
     assert intake.status_code == 200
     assert_matches(client, intake, "/api/v1/intakes/{token}", "get")
     first = intake.get_json()["sections"][0]
-    saved = client.put(f"/api/v1/intakes/{intake_token}/sections/{first['id']}", json={"answers": {}, "complete": False})
+    saved = client.put(f"/api/v1/intakes/{intake_token}/sections/{first['id']}",
+                       json={"answers": {}, "complete": False})
     assert saved.status_code == 200
     assert_matches(client, saved, "/api/v1/intakes/{token}/sections/{section_id}", "put")
     # A suicide item answered yes: the answer carries crisis resources, which the document describes.
