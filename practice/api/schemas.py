@@ -116,8 +116,8 @@ def _filter(name: str, description: str) -> fields.String:
 
 
 class CounselorFilterSchema(Schema):
-    """The directory's filters as query parameters. Documents them; queries.parse_filters checks them, so the web
-    directory and the API accept exactly the same values."""
+    """The directory's filters as query parameters. Documents them; queries.parse_filters checks them from the
+    same vocabularies as the web directory's, which alone also forgives empty values, spaces and letter case."""
 
     specialty = _filter("specialty", "Only counselors with this specialty.")
     modality = _filter("modality", "Only counselors who use this approach.")
