@@ -158,12 +158,13 @@ class RoundWorker(SimpleWorker):
         pass
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
-        """RQ's, for a burst, without its wait for a lost Redis: RQ retries for as long as Redis is gone (up to a
+        """RQ's public step (rq pinned: re-read it on an upgrade), for a burst, without its wait for a lost Redis: RQ retries for as long as Redis is gone (up to a
         minute apart), which would hold up the rest of the round (the mail sweep, expired holds, refunds) for
         the whole outage. Here the burst ends at once and the next round tries Redis again."""
         self.set_state(WorkerStatus.IDLE)
         self.heartbeat()
-        result = self.queue_class.dequeue_any(self._ordered_queues, timeout, connection=self.connection,
+        # One queue: the order RQ keeps for several queues (a private list) does not matter here.
+        result = self.queue_class.dequeue_any(self.queues, timeout, connection=self.connection,
                                               job_class=self.job_class, serializer=self.serializer,
                                               death_penalty_class=self.death_penalty_class)
         if result is not None:

@@ -14,6 +14,7 @@ from practice.counselors.forms import LicenseForm, PhotoForm, ProfileForm, Servi
 from practice.counselors.models import Counselor
 from practice.counselors.service import CounselorInvalid
 from practice.counselors.vocabulary import US_STATES
+from practice.form_errors import show_errors
 
 bp = Blueprint("counselors", __name__)
 
@@ -202,12 +203,7 @@ def _editable(slug: str) -> Counselor:
 
 def _show_errors(form, errors: dict[str, list[str]]) -> None:
     """Put a service's field errors on the form's fields; anything else above the form."""
-    for name, messages in errors.items():
-        target = form._fields.get(name)
-        if target is not None:
-            target.errors = list(target.errors) + list(messages)
-        else:
-            form.form_errors.extend(messages)
+    show_errors(form, errors)
 
 
 def _status(*forms) -> int:

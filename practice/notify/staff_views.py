@@ -24,7 +24,7 @@ PAGE_SIZE = 200  # the newest; older messages are for the database, not this pag
 @staff("admin")
 def outbox():
     state = request.args.get("state") or None
-    if state is not None and state not in OutboxState._value2member_map_:
+    if state is not None and state not in {known.value for known in OutboxState}:
         state = None  # an unknown filter shows everything rather than an error
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(PAGE_SIZE)
     if state is not None:

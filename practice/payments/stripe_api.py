@@ -24,8 +24,8 @@ def client(app: Flask | None = None) -> stripe.StripeClient:
         base = app.config.get("STRIPE_API_BASE") or None
         # One session for every thread of the process (stripe's default keeps one per thread, which a threaded
         # server leaves unclosed as its threads come and go); closed by close().
-        http = app.extensions["stripe_http"] = stripe.RequestsClient(session=requests.Session(),
-                                                                     timeout=TIMEOUT_SECONDS)
+        session = app.extensions["stripe_session"] = requests.Session()
+        http = stripe.RequestsClient(session=session, timeout=TIMEOUT_SECONDS)
         found = app.extensions["stripe_client"] = stripe.StripeClient(
             key, base_addresses={"api": base} if base else None, max_network_retries=2, http_client=http)
     return found
@@ -34,9 +34,11 @@ def client(app: Flask | None = None) -> stripe.StripeClient:
 def close(app: Flask) -> None:
     """Close the client's connections (an app that is done with, e.g. at the end of a test)."""
     app.extensions.pop("stripe_client", None)
-    http = app.extensions.pop("stripe_http", None)
-    if http is not None:
-        http.close()
+    # The session itself: stripe's RequestsClient.close() closes only the calling thread's, and under a
+    # threaded server the requests were made on other threads.
+    session = app.extensions.pop("stripe_session", None)
+    if session is not None:
+        session.close()
 
 
 def configured(app: Flask | None = None) -> bool:

@@ -278,7 +278,7 @@ class SlotsResult:
 def parse_zone(name: str | None, field: str = "tz") -> str:
     try:
         ZoneInfo(name or "")
-    except (ValueError, KeyError, engine.InvalidSchedule) as exc:  # ZoneInfoNotFoundError is a KeyError
+    except (ValueError, KeyError, OSError, engine.InvalidSchedule) as exc:  # not found: KeyError; too long a name: OSError
         raise ScheduleInvalid({field: [f"Unknown time zone {name!r}. Use an IANA name such as America/New_York."]}) \
             from exc
     return name

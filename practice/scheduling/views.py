@@ -20,6 +20,7 @@ from practice.counselors.models import Counselor
 from practice.scheduling import editing, week
 from practice.scheduling.forms import FeedForm, OverrideForm, RulesForm, TimeOffForm, WeeklyHoursForm
 from practice.scheduling.service import ScheduleInvalid
+from practice.form_errors import show_errors
 
 bp = Blueprint("scheduling", __name__)
 
@@ -215,13 +216,7 @@ def _parse_day(value: str) -> date:
 
 def _show_errors(form, errors: dict[str, list[str]]) -> None:
     """Put a use case's errors on the form's fields (by the form's error_fields map); anything else above it."""
-    mapping = getattr(form, "error_fields", {})
-    for name, messages in errors.items():
-        target = form._fields.get(mapping.get(name, name))
-        if target is not None:
-            target.errors = [*target.errors, *messages]
-        else:
-            form.form_errors.extend(messages)
+    show_errors(form, errors, getattr(form, "error_fields", {}))
 
 
 def _feed_host(feed) -> str:

@@ -13,16 +13,13 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from types import SimpleNamespace
 
 import pytest
-import requests
 import schemathesis
 from schemathesis.engine import StopReason, events
 from schemathesis.engine import from_schema as engine_for
 
 from practice.counselors.vocabulary import US_STATES
-from practice.payments import stripe_api
 from tests.conftest import freeze_clock, stripe_config
 from tests.factories import make_counselor
 from tests.scheduling.helpers import give_hours
@@ -39,20 +36,8 @@ OPERATIONS = {"listCounselors", "getCounselor", "listSlots", "createBooking", "g
 
 
 @pytest.fixture
-def app_config(app_config, stripe_standin, monkeypatch):
-    # stripe_api.close() (at the app's teardown) closes the HTTP session of the thread that calls it, through
-    # stripe's RequestsClient; the engine pays from a thread of its own, so the sessions made are closed here.
-    made = []
-
-    def session() -> requests.Session:
-        made.append(real_session())
-        return made[-1]
-
-    real_session = requests.Session
-    monkeypatch.setattr(stripe_api, "requests", SimpleNamespace(Session=session))
-    yield {**app_config, **stripe_config(stripe_standin)}  # a held booking's payment can start
-    for each in made:
-        each.close()
+def app_config(app_config, stripe_standin):
+    return {**app_config, **stripe_config(stripe_standin)}  # a held booking's payment can start
 
 
 @pytest.fixture(autouse=True)

@@ -23,6 +23,7 @@ from practice.counselors import queries
 from practice.counselors.vocabulary import FORMATS, LANGUAGES, SPECIALTIES, TIMEZONES, US_STATES
 from practice.extensions import limiter
 from practice.scheduling import service as scheduling
+from practice.form_errors import show_errors
 
 # --- 1. choose a time -----------------------------------------------------------------------------------
 
@@ -134,12 +135,7 @@ def _booking_request(form: DetailsForm, counselor_slug: str, service_slug: str, 
 
 def _show_errors(form, errors: dict[str, list[str]]) -> None:
     """A service's field errors on the form's fields; anything without a field above the form."""
-    for name, messages in errors.items():
-        target = form._fields.get(ERROR_FIELDS.get(name, name))
-        if target is not None:
-            target.errors = list(target.errors) + list(messages)
-        else:
-            form.form_errors.extend(messages)
+    show_errors(form, errors, ERROR_FIELDS)
 
 
 def _licensed_elsewhere(state: str, format: str, counselor_id: int):
