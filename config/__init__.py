@@ -40,6 +40,16 @@ def _quiet_hours(value: str) -> str:
         raise ConfigError(str(exc)) from None
 
 
+def _zone(value: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(value)
+    except (KeyError, ValueError, OSError):
+        raise ConfigError(f"expected an IANA time zone such as America/New_York, got {value!r}") from None
+    return value
+
+
 def _list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -47,6 +57,7 @@ def _list(value: str) -> list[str]:
 # Environment variable -> parser. The config key has the same name.
 ENVIRONMENT: dict[str, Callable[[str], Any]] = {
     "PRACTICE_ENV": str,
+    "PRACTICE_TIMEZONE": _zone,
     "DATABASE_URL": str,
     "SECRET_KEY": str,
     "BASE_URL": str,
@@ -123,6 +134,10 @@ def _derive(config) -> None:
     config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
     config["BASE_URL"] = config["BASE_URL"].rstrip("/")
     # Checked here too, not only when read from the environment: an instance file or a test may set them.
+    try:
+        config["PRACTICE_TIMEZONE"] = _zone(config["PRACTICE_TIMEZONE"])
+    except ConfigError as exc:
+        raise ConfigError(f"PRACTICE_TIMEZONE: {exc}") from None
     try:
         config["QUIET_HOURS"] = _quiet_hours(config["QUIET_HOURS"])
     except ConfigError as exc:

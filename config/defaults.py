@@ -4,6 +4,9 @@ from datetime import timedelta
 # "production": create_app refuses to start with insecure settings (config/production.py), one line for each.
 PRACTICE_ENV = "development"
 
+# The practice's own zone (IANA): staff pages, the day's sessions and the dashboard's weeks are shown in it.
+PRACTICE_TIMEZONE = "America/New_York"
+
 # Filled per instance in config.load(): a SQLite file in instance/.
 DATABASE_URL = ""
 # Empty: a random key is made once and kept in instance/ (fine for one machine; set it for several).

@@ -489,8 +489,6 @@ class DemoDay:
     paid: bool = False  # whether paid sessions could be made (a Stripe stand-in is configured)
 
 
-def practice_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("PRACTICE_TIMEZONE") or "America/New_York")
 
 
 def seed_demo_day(now: datetime) -> DemoDay:
@@ -498,7 +496,7 @@ def seed_demo_day(now: datetime) -> DemoDay:
     left as it is, so a second run adds nothing. Intakes go through intake.service (encrypted, routed by the
     real engine, audited) and payments through payments.service and the stand-in."""
     day = DemoDay(paid=_standin_configured())
-    today = now.astimezone(practice_zone()).date()
+    today = now.astimezone(clock.practice_zone()).date()
     for item in DEMO_DAY + (DEMO_PAID if day.paid else ()):
         booking_id = _existing_demo_session(item, today) or book_demo_session(item, today, now=now)
         if booking_id is not None:
@@ -678,7 +676,7 @@ def _echo_demo_day(day: DemoDay) -> None:
     """One line per demo session, in the practice's zone, soonest first: where to look during a demo."""
     from practice.booking.models import Booking
 
-    zone = practice_zone()
+    zone = clock.practice_zone()
     bookings = {b.id: b for b in db.session.scalars(select(Booking).where(
         Booking.id.in_([booking_id for _, booking_id in day.sessions])))}
     lines = []

@@ -84,3 +84,22 @@ def test_a_production_command_from_the_environment_exits_2_with_one_line_per_pro
     problems_shown = [line for line in done.stderr.splitlines() if line.startswith("practice: refusing")]
     assert len(problems_shown) == 3, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_practice_zone_is_read_from_the_environment_and_checked(monkeypatch, tmp_path):
+    from config import ConfigError
+    from practice import clock
+    from tests.conftest import _base_config
+
+    def build():
+        return create_app(_base_config(tmp_path, f"sqlite:///{tmp_path}/unused.sqlite3"))
+
+    with build().app_context():
+        assert clock.practice_zone().key == "America/New_York"
+    monkeypatch.setenv("PRACTICE_TIMEZONE", "America/Denver")
+    with build().app_context():
+        assert clock.practice_zone().key == "America/Denver"
+    for bad in ("Mars/Olympus", "x" * 300):
+        monkeypatch.setenv("PRACTICE_TIMEZONE", bad)
+        with pytest.raises(ConfigError, match="PRACTICE_TIMEZONE"):
+            build()

@@ -26,8 +26,7 @@ from practice.booking.models import Booking, BookingStatus, Participant
 from practice.core.money import AmountInvalid, parse_amount
 from practice.extensions import db
 from practice.frontdesk.forms import AttendanceForm, ResendLinksForm, StaffCancelForm, StaffRescheduleForm
-from practice.frontdesk.today import (STATUS_LABELS, intake_progress, may_see, payment_label, person_name,
-                                      practice_zone)
+from practice.frontdesk.today import STATUS_LABELS, intake_progress, may_see, payment_label, person_name
 from practice.payments import refunds
 from practice.payments.models import Payment
 from practice.scheduling import service as scheduling
@@ -91,7 +90,7 @@ def _open_times(booking: Booking, zone: str, *, now: datetime) -> list[datetime]
 
 def _page(booking: Booking, *, forms: Forms | None = None, status: int = 200, problem: str | None = None,
           open_form: str | None = None):
-    me, now, zone = _me(), clock.now(), practice_zone()
+    me, now, zone = _me(), clock.now(), clock.practice_zone().key
     if forms is None:
         forms = _blank_forms(booking)
     client_zone = booking.client_timezone or booking.counselor.timezone
@@ -165,7 +164,7 @@ def _new_start(form: StaffRescheduleForm, zone: str) -> datetime | None:
 @bp.post("/staff/bookings/<booking_id>/reschedule")
 @staff("admin", "frontdesk")
 def reschedule(booking_id: str):
-    booking, now, zone = _booking(booking_id), clock.now(), practice_zone()
+    booking, now, zone = _booking(booking_id), clock.now(), clock.practice_zone().key
     form = StaffRescheduleForm()
     forms = _blank_forms(booking)
     forms.reschedule = form

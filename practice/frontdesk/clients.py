@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -29,7 +28,6 @@ from practice.audit import service as audit
 from practice.booking.models import Booking, Client, Participant
 from practice.extensions import db
 from practice.frontdesk import erasure
-from practice.frontdesk.dashboard import DEFAULT_ZONE
 from practice.intake.display import AnswerSection, answer_sections
 from practice.intake.forms import TRACK_LABELS
 from practice.intake.models import Intake, RoutingDecision, SelfBookingBlock
@@ -320,10 +318,6 @@ def _me():
     return current_user._get_current_object()
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("PRACTICE_TIMEZONE") or DEFAULT_ZONE)
-
-
 def _audited(html: str):
     """Send a page only once the audit records of what it shows are saved."""
     db.session.commit()
@@ -342,15 +336,15 @@ def _client_or_404(client_id: int) -> Client:
 def clients():
     raw = request.args.get("q")
     if raw is None or raw == "":
-        return render_template("frontdesk/clients.html", q="", error=None, found=None, more=False, zone=_zone())
+        return render_template("frontdesk/clients.html", q="", error=None, found=None, more=False, zone=clock.practice_zone())
     try:
         q = clean_query(raw)
     except SearchInvalid as exc:
         return render_template("frontdesk/clients.html", q=raw, error=str(exc), found=None, more=False,
-                               zone=_zone()), 422
+                               zone=clock.practice_zone()), 422
     found, more = search(q, _me())
     return _audited(render_template("frontdesk/clients.html", q=raw, error=None, found=found, more=more,
-                                    zone=_zone(), limit=SEARCH_LIMIT))
+                                    zone=clock.practice_zone(), limit=SEARCH_LIMIT))
 
 
 @bp.get("/staff/clients/<int:client_id>")
@@ -360,13 +354,13 @@ def client(client_id: int):
     anchor = _client_or_404(client_id)
     if anchor.erased_at is not None:
         audit.record("client.view", record_type="client", record_id=anchor.id, actor=me, detail={"erased": True})
-        return _audited(render_template("frontdesk/client.html", erased=anchor, person=None, zone=_zone()))
+        return _audited(render_template("frontdesk/client.html", erased=anchor, person=None, zone=clock.practice_zone()))
     person = person_for(anchor, me)
     now = clock.now()
     verdict = (erasure.verdict(anchor.email, now=now, years=current_app.config["RECORD_RETENTION_YEARS"],
-                               zone=_zone()) if me.role == "admin" else None)
+                               zone=clock.practice_zone()) if me.role == "admin" else None)
     return _audited(render_template("frontdesk/client.html", erased=None, person=person, anchor=anchor,
-                                    zone=_zone(), track_labels=TRACK_LABELS, verdict=verdict))
+                                    zone=clock.practice_zone(), track_labels=TRACK_LABELS, verdict=verdict))
 
 
 @bp.get("/staff/clients/<int:client_id>/export")
@@ -378,13 +372,13 @@ def export(client_id: int):
         abort(404, description="This record was deleted; nothing about the person is left to export.")
     now = clock.now()
     person = person_for(anchor, me, with_answers=False, audited=None)
-    document = export_of(person, now=now, zone=_zone())
+    document = export_of(person, now=now, zone=clock.practice_zone())
     audit.record("client.export", record_type="client", record_id=anchor.id, actor=me,
                  detail={"bookings": len(person.places),
                          "intakes": sum(1 for p in person.places if p.intake is not None)})
     db.session.commit()
     return Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="client-{anchor.id}-{now.astimezone(_zone()):%Y-%m-%d}.json"',
+        "Content-Disposition": f'attachment; filename="client-{anchor.id}-{now.astimezone(clock.practice_zone()):%Y-%m-%d}.json"',
         "Cache-Control": "no-store"})
 
 
@@ -395,7 +389,7 @@ def delete(client_id: int):
     anchor = _client_or_404(client_id)
     if anchor.erased_at is not None:
         return redirect(url_for("frontdesk_clients.client", client_id=client_id), 303)
-    years, zone, now = current_app.config["RECORD_RETENTION_YEARS"], _zone(), clock.now()
+    years, zone, now = current_app.config["RECORD_RETENTION_YEARS"], clock.practice_zone(), clock.now()
     form = DeleteForm()
     status, refusal = 200, None
     if form.is_submitted():

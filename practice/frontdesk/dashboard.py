@@ -10,7 +10,7 @@ import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -28,13 +28,12 @@ from practice.payments.models import Payment, PaymentStatus, Refund, RefundState
 bp = Blueprint("frontdesk_dashboard", __name__)
 
 DEFAULT_WEEKS = 12
-DEFAULT_ZONE = "America/New_York"  # the practice's zone unless PRACTICE_TIMEZONE is set
 
 
 @bp.get("/staff/dashboard")
 @staff("admin", "frontdesk")
 def dashboard():
-    weeks, zone = _weeks_asked(), _zone()
+    weeks, zone = _weeks_asked(), clock.practice_zone()
     shown = _figures(weeks, zone, now=clock.now())
     return render_template("frontdesk/dashboard.html", weeks=weeks, zone=zone.key, figures=shown,
                            charts=_charts(shown), totals=_totals(shown))
@@ -43,7 +42,7 @@ def dashboard():
 @bp.get("/staff/dashboard.csv")
 @staff("admin", "frontdesk")
 def dashboard_csv():
-    weeks, zone = _weeks_asked(), _zone()
+    weeks, zone = _weeks_asked(), clock.practice_zone()
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["week_starting", "metric", "value"])
@@ -58,10 +57,6 @@ def _weeks_asked() -> int:
     if not text.isdigit() or not figures.MIN_WEEKS <= int(text) <= figures.MAX_WEEKS:
         abort(422, description=f"Choose a number of weeks from {figures.MIN_WEEKS} to {figures.MAX_WEEKS}.")
     return int(text)
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("PRACTICE_TIMEZONE") or DEFAULT_ZONE)
 
 
 def _figures(weeks: int, zone: ZoneInfo, *, now: datetime) -> list[figures.Week]:

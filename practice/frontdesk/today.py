@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import load_only, selectinload
@@ -22,7 +22,6 @@ from practice.booking import display
 from practice.booking.models import Booking, BookingStatus, Participant, on_counselors_calendar
 from practice.counselors.models import Counselor
 from practice.extensions import db
-from practice.frontdesk.dashboard import DEFAULT_ZONE
 from practice.intake.models import Intake
 from practice.intake.service import load_items
 from practice.payments.models import Payment, PaymentStatus
@@ -45,11 +44,6 @@ PAYMENT_LABELS = {
     PaymentStatus.refunded: "Refunded",
     PaymentStatus.partially_refunded: "Partly refunded",
 }
-
-
-def practice_zone() -> str:
-    """The zone staff pages show times in: PRACTICE_TIMEZONE, as the dashboard reads it."""
-    return current_app.config.get("PRACTICE_TIMEZONE") or DEFAULT_ZONE
 
 
 def counselor_scope(user) -> int | None:
@@ -216,7 +210,7 @@ def by_day(rows: list[SessionRow], period: Period) -> OrderedDict[date, list[Ses
 @bp.get("/staff/today")
 @staff("admin", "frontdesk", "counselor")
 def today():
-    me, now, zone = current_user._get_current_object(), clock.now(), practice_zone()
+    me, now, zone = current_user._get_current_object(), clock.now(), clock.practice_zone().key
     local_today = now.astimezone(ZoneInfo(zone)).date()
     try:
         period = period_asked(request.args.get("date"), request.args.get("view"), today=local_today)

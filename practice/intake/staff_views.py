@@ -11,9 +11,8 @@ person's entries kept in their form (practice.intake.service.DecisionChanged).
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -33,7 +32,6 @@ from practice.intake.matching import TRACK_FORMAT
 from practice.intake.models import RoutingDecision
 from practice.intake.views import bp
 
-DEFAULT_ZONE = "America/New_York"
 CHANGE_WORDS = {
     "intake.route": "an intake arrived and the recommendation was made again",
     "intake.accept": "accepted the recommendation",
@@ -54,15 +52,11 @@ def _audited(html: str):
     return html
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("PRACTICE_TIMEZONE") or DEFAULT_ZONE)
-
-
 def _at(moment: datetime | None, *, short: bool = False) -> str:
     """A time in the practice's zone, the zone named: 'Mon, Dec 7, 2026, 10:00 AM EST'."""
     if moment is None:
         return ""
-    local = moment.astimezone(_zone())
+    local = moment.astimezone(clock.practice_zone())
     return local.strftime("%-I:%M %p %Z" if short else "%a, %b %-d, %Y, %-I:%M %p %Z")
 
 
@@ -80,7 +74,7 @@ def _change_sentence(change: service.Change) -> str:
 def queue():
     show = request.args.get("show", "todo")
     page = dict(track_labels=TRACK_LABELS, flag_label=flag_label, urgent_flags=URGENT_FLAGS, views=QUEUE_VIEWS,
-                at=_at, zone=_zone().key, now=clock.now())
+                at=_at, zone=clock.practice_zone().key, now=clock.now())
     try:
         rows = staff_reads.queue(_me(), show=show, now=page["now"])
     except staff_reads.QueueFilterInvalid:
@@ -109,7 +103,7 @@ def _start_choices(booking, counselor_id: str | None, *, now: datetime) -> list[
         service_ = assigning.matching_service(counselor, format=booking.service.format,
                                               is_trial=booking.service.is_trial)
         if service_ is not None:
-            starts = assigning.free_starts(counselor, service_, now=now, zone=_zone().key, exclude_booking=booking.id)
+            starts = assigning.free_starts(counselor, service_, now=now, zone=clock.practice_zone().key, exclude_booking=booking.id)
             choices += [(start.isoformat(), _at(start)) for start in starts]
     return choices
 
@@ -137,7 +131,7 @@ def _booking_page(booking_id: str, *, forms: dict | None = None, status: int = 2
     html = render_template(
         "intake/staff_booking.html", s=summary, b=booking, decision=decision, form=decision_form,
         processed_form=processed_form, assign_form=assign_form,
-        track_labels=TRACK_LABELS, track_format=TRACK_FORMAT, flag_label=flag_label, at=_at, zone=_zone().key,
+        track_labels=TRACK_LABELS, track_format=TRACK_FORMAT, flag_label=flag_label, at=_at, zone=clock.practice_zone().key,
         may_decide=decision is not None and staff_reads.may_decide(me, booking),
         may_process=manages and decision is not None and decision.processed_at is None,
         may_assign=manages and decision is not None and booking.is_live and booking.starts_at > now
@@ -295,7 +289,7 @@ def _convert_options(booking, decision, *, now: datetime) -> dict[str, list[tupl
             trial = assigning.matching_service(match.counselor, format="individual", is_trial=True)
             if trial is None:
                 continue
-            starts = assigning.free_starts(match.counselor, trial, now=now, zone=_zone().key,
+            starts = assigning.free_starts(match.counselor, trial, now=now, zone=clock.practice_zone().key,
                                            exclude_booking=booking.id, limit=16)
             if starts:
                 label = match.counselor.name + (f" (fits: {'; '.join(match.met)})" if match.met else "")
@@ -314,7 +308,7 @@ def _convert_page(booking_id: str, *, form: ConvertForm | None = None, status: i
     form.version.data = str(decision.version) if decision is not None else ""
     audit.record("intake.view_convert", record_type="booking", record_id=booking.id, actor=me)
     html = render_template(
-        "intake/staff_convert.html", b=booking, decision=decision, form=form, at=_at, zone=_zone().key,
+        "intake/staff_convert.html", b=booking, decision=decision, form=form, at=_at, zone=clock.practice_zone().key,
         track_labels=TRACK_LABELS, refusal=refusal,
         options=_convert_options(booking, decision, now=now) if refusal is None else {},
         changes=[_change_sentence(c) for c in changes] if changes is not None else None)
