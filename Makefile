@@ -1,5 +1,5 @@
 # make run   - a fresh machine to the running site on SQLite with demo data (http://127.0.0.1:5000, PORT overrides)
-# make test  - set up and run the whole suite (PostgreSQL, Redis and Chromium are started/installed if missing)
+# make test  - set up, lint (ruff, bandit) and run the whole suite (PostgreSQL, Redis and Chromium are started/installed if missing)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +9,7 @@ STRIPE_STANDIN_PORT ?= 8420
 # Both cores: every test has its own databases, so workers never share state.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test install install-demo install-dev peers bench bench-load clean
+.PHONY: run test lint install install-demo install-dev peers bench bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +54,14 @@ run: install-demo
 peers:
 	bash .ci/peers
 
-test: install-dev peers
+test: install-dev peers lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Static checks, first: ruff (pyflakes, pycodestyle errors) everywhere, bandit on the app's code. A finding left in
+# the app's code is explained on its line (# nosec <id> - why).
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/bandit -q -c pyproject.toml -r .
 
 bench: install-dev peers
 	$(BIN)/python bench/slots.py

@@ -10,22 +10,22 @@ PRACTICE_TIMEZONE = "America/New_York"
 # Filled per instance in config.load(): a SQLite file in instance/.
 DATABASE_URL = ""
 # Empty: a random key is made once and kept in instance/ (fine for one machine; set it for several).
-SECRET_KEY = ""
+SECRET_KEY = ""  # nosec B105  # empty: generated, or set from the environment
 BASE_URL = "http://127.0.0.1:5000"
 REDIS_URL = ""
 
 SMTP_HOST = ""
 SMTP_PORT = 25
 SMTP_USERNAME = ""
-SMTP_PASSWORD = ""
+SMTP_PASSWORD = ""  # nosec B105  # empty: set from the environment
 SMTP_STARTTLS = False
 MAIL_FROM = "Practice <hello@practice.example>"
 MAIL_OUTBOX_DIR = ""  # with no SMTP_HOST, messages are written here as .eml files
 INVITE_ALARM_MINUTES = 60  # calendar invites carry a reminder alarm this long before the session; 0: none
 
-STRIPE_SECRET_KEY = ""
+STRIPE_SECRET_KEY = ""  # nosec B105  # empty: set from the environment
 STRIPE_PUBLISHABLE_KEY = ""
-STRIPE_WEBHOOK_SECRET = ""
+STRIPE_WEBHOOK_SECRET = ""  # nosec B105  # empty: set from the environment
 STRIPE_API_BASE = ""
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
 

@@ -6,12 +6,13 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from practice.auth.cli import create_user_command
+    from practice.calendar.cli import feed_url_command
+    from practice.demo import seed_demo_command
     from practice.intake.cli import intake_group
+    from practice.payments.cli import payments_group
     from practice.worker import worker_command
 
-    app.cli.add_command(create_user_command)
-    app.cli.add_command(worker_command)
-    app.cli.add_command(intake_group)
-    from practice.demo import seed_demo_command; app.cli.add_command(seed_demo_command)
-    from practice.payments.cli import payments_group; app.cli.add_command(payments_group)  # reconcile
-    from practice.calendar.cli import feed_url_command; app.cli.add_command(feed_url_command)  # a counselor's feed
+    for command in (create_user_command, worker_command, intake_group, seed_demo_command,
+                    payments_group,  # reconcile
+                    feed_url_command):  # a counselor's feed address
+        app.cli.add_command(command)

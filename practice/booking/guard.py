@@ -59,7 +59,7 @@ def calendar_write(work: Callable[[], T], *, keep_loaded: bool = False) -> T:
                 raise
             if attempt == RETRIES - 1:
                 raise BookingBusy() from None
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # nosec B311  # jitter, not a secret
         except BaseException:
             db.session.rollback()
             raise

@@ -248,7 +248,7 @@ def _overrides_by_date(overrides: Iterable[DateOverride]) -> dict[date, DateOver
 
 def _offset_at(tz: ZoneInfo, instant: datetime) -> timedelta:
     offset = instant.astimezone(tz).utcoffset()
-    assert offset is not None  # ZoneInfo always knows its offset
+    assert offset is not None  # nosec B101  # for the type checker: ZoneInfo always knows its offset
     return offset
 
 
@@ -260,7 +260,7 @@ def _fold_offsets(tz: ZoneInfo, day: date, wall: time) -> tuple[timedelta, timed
     """
     local = datetime.combine(day, wall, tzinfo=tz)
     first, second = local.utcoffset(), local.replace(fold=1).utcoffset()
-    assert first is not None and second is not None
+    assert first is not None and second is not None  # nosec B101  # for the type checker, as above
     return first, second
 
 

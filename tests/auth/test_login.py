@@ -22,7 +22,7 @@ def test_staff_member_signs_in_and_lands_on_the_dashboard(client, auth):
 
 
 def test_email_is_matched_whatever_its_case_and_spaces(client, auth):
-    user = make_user(role="frontdesk", email="casey@practice.test")
+    make_user(role="frontdesk", email="casey@practice.test")
     assert auth.login("  Casey@Practice.TEST ").headers["Location"] == "/staff"
 
 

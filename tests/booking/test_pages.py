@@ -107,7 +107,7 @@ def test_time_picker_lists_open_times_in_the_visitors_zone_and_names_it(client, 
     page = text(response)
     assert "Times shown in <strong>America/Chicago (Central Time)</strong>" in page
     assert "8:00 AM" in page and "3:30 PM" in page  # 9:00 to 16:30 New York time, as Chicago reads it
-    assert f'href="/book/maya/individual-trial/2026-12-07T14:00Z?tz=America/Chicago"' in page
+    assert 'href="/book/maya/individual-trial/2026-12-07T14:00Z?tz=America/Chicago"' in page
     assert "data-zone-auto" not in page
 
 
