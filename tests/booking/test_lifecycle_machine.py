@@ -32,6 +32,7 @@ import hmac
 import itertools
 import json
 import os
+import re
 import time as wall_clock
 import uuid
 from collections import Counter
@@ -53,6 +54,8 @@ from practice.booking.models import Booking, ManageToken, Participant
 from practice.booking.tokens import hash_token
 from practice.counselors.models import Service
 from practice.extensions import db
+from practice.notify.models import OutboxMessage
+from practice.notify.outbox import rendered
 from practice.payments.models import Payment, Refund
 from tests.conftest import freeze_clock
 from tests.factories import make_counselor, make_user
@@ -141,6 +144,7 @@ class Booked:
     status: str
     hold_expires_at: datetime | None
     client_token: str | None  # the client's link the API last gave; None once a cancel revoked it
+    partner_token: str | None = None  # the partner's link from their confirmation email, until it is revoked
     ics: int = 0
     cancelled_by: str | None = None
     emailed_links: int = 0  # working links each person has beside that one, sent by email only (a payment's)
@@ -167,6 +171,7 @@ class Model:
     now: datetime = NOW
     bookings: dict[str, Booked] = field(default_factory=dict)
     links: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # token -> (booking, why revoked)
+    partner_links: set[str] = field(default_factory=set)
 
     def grid(self, offer: Offer, day: date) -> list[datetime]:
         """Every start of `offer` on the counselor's local `day` that fits in its hours, free or not: stepped in
@@ -212,9 +217,11 @@ class Model:
         b.status, b.cancelled_by = "cancelled", "system"  # its links stay: nobody was told anything
 
     def revoke(self, b: Booked, reason: str) -> None:
-        if b.client_token is not None:
-            self.links[b.client_token] = (b.id, reason)
-        b.client_token, b.emailed_links = None, 0
+        """Every link of the booking ends (a partner's new one, if any, goes by email only)."""
+        for token in (b.client_token, b.partner_token):
+            if token is not None:
+                self.links[token] = (b.id, reason)
+        b.client_token, b.partner_token, b.emailed_links = None, None, 0
 
     def reissue(self, b: Booked, token: str) -> None:
         self.revoke(b, "reissued")
@@ -271,7 +278,7 @@ DAY_STARTS = st.tuples(st.just("day"), st.integers(0, 4),
 NEAR_STARTS = st.tuples(st.just("near"), st.integers(0, 50), st.integers(-8, 8).map(lambda n: n * 10))
 STARTS = st.one_of(FREE_STARTS, FREE_STARTS, DAY_STARTS, NEAR_STARTS)
 PICK = st.tuples(st.sampled_from(["live", "live", "live", "any"]), st.integers(0, 50))
-TOKENS = st.sampled_from(["current"] * 6 + ["stale", "other", "junk"])
+TOKENS = st.sampled_from(["current"] * 6 + ["partner", "stale", "other", "junk"])
 SEQUENCES = st.sampled_from(["current", "current", "stale", "none"])
 _numbers = itertools.count(1)
 OUTCOMES: Counter[str] = Counter()  # what the steps came to over a run, printed (pytest -s) to see the reach
@@ -318,6 +325,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             return others[-1]
         if kind == "junk":
             return "x" * 32
+        partner = [t for t in self.model.partner_links if self.model.links[t][0] == b.id]
+        if kind == "partner" and partner:
+            return b.partner_token or partner[-1]
         return b.client_token or stale[-1]
 
     def rows(self) -> int:
@@ -354,11 +364,15 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert response.status_code == status, (status, error, response.status_code, body)
         assert error is None or body.get("error") == error, (error, body)
 
-    def link_refused(self, b: Booked, token: str, response) -> bool:
-        """Whether the link refused the request, as the model says it must."""
+    def link_refused(self, b: Booked, token: str, response, *, changes: bool = True) -> bool:
+        """Whether the link refused the request, as the model says it must: one that opens nothing, or (for a
+        change) the partner's, which may only look."""
         problem = self.model.link_problem(b, token)
         if problem:
             self.refused(response, *problem)
+        elif changes and token in self.model.partner_links:
+            self.refused(response, 403, "not_allowed")
+            return True
         return problem is not None
 
     def sequence(self, b: Booked, which: str) -> int | None:
@@ -416,6 +430,15 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.model.bookings[b.id] = b
         self.model.reissue(b, answer["manage_url"].split("token=")[1])
         self.agrees(response, b)
+        if offer.couple and not paid:  # the partner's own link, from their confirmation email
+            found = [re.findall(rf"/bookings/{b.id}\?token=([\w-]+)", rendered(m).text)
+                     for m in db.session.scalars(select(OutboxMessage).where(
+                         OutboxMessage.to_email == body["partner"]["email"]))]
+            db.session.rollback()
+            assert [len(tokens) for tokens in found] == [1], found
+            b.partner_token = found[0][0]
+            self.model.links[b.partner_token] = (b.id, None)
+            self.model.partner_links.add(b.partner_token)
 
     @precondition(lambda self: self.model.bookings)
     @rule(pick=PICK, token=TOKENS)
@@ -423,9 +446,12 @@ class LifecycleMachine(RuleBasedStateMachine):
         b = self.pick(pick)
         secret = self.token_for(b, token)
         response = self.send("GET", f"/api/v1/bookings/{b.id}?token={secret}", "view")
-        if not self.link_refused(b, secret, response):
+        if not self.link_refused(b, secret, response, changes=False):
             assert response.status_code == 200, response.get_json()
             self.agrees(response, b)
+            partner = secret in self.model.partner_links
+            assert (response.get_json()["role"], response.get_json()["may_change"]) == (
+                ("partner", False) if partner else ("client", True))
 
     @precondition(lambda self: self.model.bookings)
     @rule(pick=PICK, token=TOKENS, where=STARTS)
@@ -641,6 +667,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert set(links) == ({"client", "partner"} if b.offer.couple else {"client"}), (b.id, links)
             assert all(len(of_one) == 1 + b.emailed_links for of_one in links.values()), (b, links)
             assert hash_token(b.client_token) in links["client"]
+            assert b.partner_token is None or hash_token(b.partner_token) in links["partner"]
 
 
 @pytest.fixture
