@@ -136,5 +136,13 @@ def _tell_of_the_new_counselor(booking, *, old_counselor, old_start, tokens, now
 @booking_converted.connect
 def _tell_each_of_their_own_session(couple, *, sessions, tokens, now, **_):
     """One message per person, about their own new session only; the couple booking's refund and calendar
-    copy are booking_cancelled's receivers' (sent with converted=True)."""
-    booking_mail.booking_converted(couple, sessions, tokens, now=now)
+    copy are booking_cancelled's receivers' (sent with converted=True). A person whose couples intake was not
+    sent yet can no longer open it (its booking is cancelled): they get an individual one for their new session,
+    with its link in the same message. Answers already sent stay with the couple booking, for staff."""
+    intake_urls = {}
+    for role, session in sessions.items():
+        earlier = intake.intake_of(couple.participant(role))
+        if earlier is None or earlier.submitted_at is None:
+            issued = intake.issue_intakes(session, now=now, new_booking=True)
+            intake_urls[role] = intake.intake_url(issued["client"])
+    booking_mail.booking_converted(couple, sessions, tokens, intake_urls, now=now)

@@ -144,17 +144,19 @@ def booking_reassigned(booking: Booking, old_counselor, old_start: datetime, tok
     queue_emails(emails)
 
 
-def booking_converted(couple: Booking, sessions: dict[str, Booking], tokens: dict[str, str], *,
-                      now: datetime | None = None) -> None:
+def booking_converted(couple: Booking, sessions: dict[str, Booking], tokens: dict[str, str],
+                      intake_urls: dict[str, str] | None = None, *, now: datetime | None = None) -> None:
     """A couple booking split into individual sessions: each person one message about their own new session
-    only (never the other's time or counselor, nor why), with its link and invite. It stands in for the couple
-    booking's cancellation message, which is not sent."""
+    only (never the other's time or counselor, nor why), with its link, its invite and (intake_urls, by the
+    couple booking's roles) a new intake link of their own. It stands in for the couple booking's cancellation
+    message, which is not sent."""
     emails = []
     for role, session in sessions.items():
         participant = session.participant("client")
         context = _context(session, participant, tokens.get(role))
         context["old_service"] = couple.service.name
         context["old_when"] = when(couple.starts_at, context["zone"])
+        context["intake_url"] = (intake_urls or {}).get(role)
         emails.append(_to(participant, "booking_converted", context, f"converted:{session.id}",
                           _invites(session, now)["client"]))
     queue_emails(emails)

@@ -232,3 +232,26 @@ def test_converting_from_an_older_page_is_refused(app, client, ana, bea, desk, s
     assert "Sam Front accepted the recommendation at" in page(late) and REASON in page(late)
     assert db.session.get(Booking, uuid.UUID(booking_id), populate_existing=True).status == BookingStatus.confirmed
     assert db.session.scalars(select(Refund)).all() == []
+
+
+def test_a_partner_who_had_not_answered_gets_an_individual_intake_with_their_new_session(
+        client, ana, bea, desk, stripe_standin, smtp_server):
+    """Sam never sent the couples intake, whose link dies with the couple booking: Sam's message carries a new,
+    individual one for the new session. Robin, who had answered, is asked nothing again."""
+    booking_id, _ = paid_couple(stripe_standin, client)
+    sent_before = len(smtp_server.messages)
+    done = client.post(f"/staff/intakes/{booking_id}/convert", data={
+        "client": choice(ana, MON_10), "partner": choice(bea, MON_11), "reason": REASON,
+        "version": version(booking_id)})
+    assert done.status_code == 303, page(done)
+    mails = smtp_server.wait_for(sent_before + 2)[sent_before:]
+    by_person = {m["To"].addresses[0].addr_spec: text_of(m) for m in mails}
+    assert "/intake/" not in by_person["robin@example.org"]
+    [link] = [line.strip() for line in by_person["sam@example.org"].splitlines() if "/intake/" in line]
+    token = link.rsplit("/", 1)[1]
+    opened = client.get(f"/api/v1/intakes/{token}")
+    assert opened.status_code == 200 and opened.get_json()["format"] == "individual"
+    sam_session = db.session.scalar(select(Booking).where(Booking.converted_from_id == uuid.UUID(booking_id),
+                                                          Booking.counselor_id == bea.id))
+    assert client.post(f"/api/v1/intakes/{token}", json={"answers": valid_answers()}).status_code == 201
+    assert db.session.scalar(select(RoutingDecision).where(RoutingDecision.booking_id == sam_session.id)) is not None
