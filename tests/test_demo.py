@@ -145,11 +145,10 @@ def test_the_demo_day_queue_has_the_urgent_intake_first_and_every_kind_of_case(c
 
 def test_the_demo_day_has_sessions_today_this_week_and_just_past(seeded):
     from datetime import datetime, timedelta, timezone
-    from zoneinfo import ZoneInfo
 
     from practice.booking.models import Booking, BookingStatus
 
-    zone = ZoneInfo("America/New_York")  # the practice's zone (PRACTICE_TIMEZONE's default)
+    zone = clock.practice_zone()
     today = clock.now().astimezone(zone).date()
     midnight = datetime.combine(today, datetime.min.time(), zone).astimezone(timezone.utc)
     bookings = db.session.scalars(select(Booking).where(Booking.status == BookingStatus.confirmed)).all()

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from practice import clock
 from practice.booking.models import Booking, BookingStatus, Client, Participant
 from practice.counselors import queries
-from practice.demo import DEMO_STAFF, practice_zone
+from practice.demo import DEMO_STAFF
 from practice.extensions import db
 from practice.payments.models import Payment, PaymentStatus, Refund, RefundState
 from tests.e2e.conftest import serious_violations
@@ -33,7 +33,7 @@ def past_weeks(live_app):
     """Trial bookings in two past weeks, completed; in the later one a $60 payment and a $15 refund of it.
     Written as rows (they stand for what happened weeks ago); returns {weeks back: the Monday}."""
     with live_app.app_context():
-        zone = practice_zone()
+        zone = clock.practice_zone()
         today = clock.now().astimezone(zone).date()
         this_monday = today - timedelta(days=today.weekday())
         counselor = queries.counselor_by_slug("wei-zhang")

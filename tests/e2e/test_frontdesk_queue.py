@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from practice import clock
-from practice.demo import DEMO_STAFF, DemoPerson, DemoSession, book_demo_session, practice_zone
+from practice.demo import DEMO_STAFF, DemoPerson, DemoSession, book_demo_session
 from practice.extensions import db
 from tests.e2e.conftest import serious_violations
 
@@ -45,7 +45,7 @@ def two_cases(live_app):
         f"Casey Moreau {tag}", f"casey.moreau.{tag}@example.org", {"seeking": "individual"}))
     with live_app.app_context():
         now = clock.now()
-        today = now.astimezone(practice_zone()).date()
+        today = now.astimezone(clock.practice_zone()).date()
         ids = [book_demo_session(item, today, now=now) for item in (urgent, calm)]
         db.session.remove()
     assert all(ids)
