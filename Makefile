@@ -9,7 +9,7 @@ STRIPE_STANDIN_PORT ?= 8420
 # Both cores: every test has its own databases, so workers never share state.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test lint install install-demo install-dev peers bench bench-load clean
+.PHONY: run test lint install install-demo install-dev peers bench bench-load screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ bench: install-dev peers
 
 bench-load: install-dev peers .venv-load/.installed
 	$(BIN)/python bench/load.py
+
+# The README's pictures (docs/screenshots/*.png): the demo practice on a temporary SQLite database, photographed
+# in Debian's Chromium (installed by .ci/peers if missing) as a client and as the front desk see it.
+screenshots: install-dev peers
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .venv-load instance .pytest_cache .hypothesis
