@@ -6,7 +6,7 @@ transaction at its fixed number of statements (tests/booking/test_writes.py); a 
 cancelled) marks its event as due in the booking's transaction (mark_due, from practice.reactions), so it goes
 at once even after a failure's wait. The worker's
 job (push_due_events) then makes the calendar match the booking: creates the event, replaces it with a higher SEQUENCE when the session moves, deletes it when the
-session is cancelled. A failure is kept on the event and on the connection (the counselor's page shows it) and
+session is cancelled or given to another counselor. A failure is kept on the event and on the connection (the counselor's page shows it) and
 tried again later, waiting longer each time.
 
 Each event carries no organizer and no attendees, so the server has nobody to invite (which is what
@@ -175,13 +175,19 @@ def mark_due(booking: Booking, *, now: datetime) -> None:
 
 # --- the worker's job -----------------------------------------------------------------------------------
 
+def _not_here():
+    """The session no longer belongs in this calendar: cancelled, or given to another counselor (whose own
+    calendar, if connected, adopts it as a new session)."""
+    return or_(Booking.status == BookingStatus.cancelled, Booking.counselor_id != CalDAVConnection.counselor_id)
+
+
 def _out_of_step():
-    """Events whose calendar copy differs from their booking: a cancelled session still there, or a live one
-    missing or showing an older version."""
-    cancelled = Booking.status == BookingStatus.cancelled
-    return or_(and_(cancelled, CalDAVEvent.deleted.is_(False)),
-               and_(~cancelled, or_(CalDAVEvent.deleted.is_(True),
-                                    CalDAVEvent.pushed_sequence != Booking.ics_sequence)))
+    """Events whose calendar copy differs from their booking: a session that no longer belongs there still
+    there, or one that does missing or showing an older version. (Used with CalDAVConnection joined.)"""
+    gone = _not_here()
+    return or_(and_(gone, CalDAVEvent.deleted.is_(False)),
+               and_(~gone, or_(CalDAVEvent.deleted.is_(True),
+                               CalDAVEvent.pushed_sequence != Booking.ics_sequence)))
 
 
 def adopt_new_sessions(*, now: datetime) -> int:
@@ -237,7 +243,7 @@ def _push_one(event_id: int, *, now: datetime) -> bool:
         return False
     connection, booking = event.connection, event.booking
     login = Login(connection.url, connection.username, connection.password)
-    remove = booking.status == BookingStatus.cancelled
+    remove = booking.status == BookingStatus.cancelled or booking.counselor_id != connection.counselor_id
     href = event.href or f"{login.url}{booking.id}.ics"
     sequence = booking.ics_sequence
     body = None if remove else session_calendar([private_event(booking, stamp=now, schedule_agent_client=True)])

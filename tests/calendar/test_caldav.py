@@ -201,3 +201,24 @@ def test_a_calendar_server_that_redirects_is_not_followed(app):
         server.shutdown()
         server.server_close()
     assert seen == ["/cal/x.ics"]  # asked once; the redirect was not followed
+
+
+def test_a_session_given_to_another_counselor_leaves_the_first_calendar_and_joins_theirs(client, ana, radicale):
+    from practice.booking import assign
+
+    url = new_calendar(radicale)
+    connect(client, url)
+    booked = book(client, "ana", MON_10)
+    assert push() == 1 and len(events_in(url)) == 1
+    bea = free_counselor("bea")
+    other = new_calendar(radicale)
+    db.session.add(CalDAVConnection(counselor_id=bea.id, url=other, username="ana", password=PASSWORD,
+                                    active=True, created_at=NOW))
+    db.session.commit()
+    desk = make_user(role="frontdesk")
+    assign.reassign(uuid.UUID(booked["id"]), bea.id, actor=desk, now=NOW)
+
+    assert push() == 2  # deleted from Ana's, created in Bea's
+    assert events_in(url) == []
+    assert [str(e["summary"]) for e in events_in(other)] == ["Session: R. C."]
+    assert push() == 0
