@@ -489,6 +489,8 @@ class DemoDay:
     paid: bool = False  # whether paid sessions could be made (a Stripe stand-in is configured)
 
 
+# The practice's zone is clock.practice_zone(); this name stays for tests that build demo sessions with it.
+practice_zone = clock.practice_zone
 
 
 def seed_demo_day(now: datetime) -> DemoDay:
