@@ -489,10 +489,6 @@ class DemoDay:
     paid: bool = False  # whether paid sessions could be made (a Stripe stand-in is configured)
 
 
-# The practice's zone is clock.practice_zone(); this name stays for tests that build demo sessions with it.
-practice_zone = clock.practice_zone
-
-
 def seed_demo_day(now: datetime) -> DemoDay:
     """The demo day's sessions and intakes around `now`; a session already there (same person, same day) is
     left as it is, so a second run adds nothing. Intakes go through intake.service (encrypted, routed by the

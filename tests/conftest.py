@@ -73,7 +73,7 @@ def postgres_template(tmp_path_factory):
         _pg("SELECT 1")
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL is required for the test suite and is not reachable at {PG_ADMIN_URL}: {exc}. "
-                    "Start it (see README, 'Services') or set TEST_POSTGRES_URL.", pytrace=False)
+                    "Start it (make test does, through .ci/peers) or set TEST_POSTGRES_URL.", pytrace=False)
     name = f"practice_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     _pg(f'CREATE DATABASE "{name}"')
     _migrate(tmp_path_factory.mktemp("pg-template"), _pg_url(name))

@@ -103,3 +103,11 @@ def test_the_practice_zone_is_read_from_the_environment_and_checked(monkeypatch,
         monkeypatch.setenv("PRACTICE_TIMEZONE", bad)
         with pytest.raises(ConfigError, match="PRACTICE_TIMEZONE"):
             build()
+
+
+def test_the_readme_documents_every_setting_read_from_the_environment():
+    from config import ENVIRONMENT
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in ENVIRONMENT if f"`{name}`" not in readme]
+    assert missing == [], f"README.md's configuration table lacks: {missing}"

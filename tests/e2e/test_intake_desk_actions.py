@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from practice import clock
-from practice.demo import DEMO_STAFF, DemoPerson, DemoSession, book_demo_session, practice_zone
+from practice.demo import DEMO_STAFF, DemoPerson, DemoSession, book_demo_session
 from practice.extensions import db
 from tests.e2e.conftest import serious_violations
 from tests.e2e.test_frontdesk_queue import sign_in
@@ -31,7 +31,7 @@ def unsafe_couple(live_app):
                        DemoPerson(f"Paul Vance {tag}", f"paul.vance.{tag}@example.org", {}))
     with live_app.app_context():
         now = clock.now()
-        booking_id = book_demo_session(item, now.astimezone(practice_zone()).date(), now=now)
+        booking_id = book_demo_session(item, now.astimezone(clock.practice_zone()).date(), now=now)
         db.session.remove()
     assert booking_id
     return str(booking_id), item.client.name, item.partner.name
