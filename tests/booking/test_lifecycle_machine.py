@@ -1,12 +1,12 @@
 """The booking lifecycle as a state machine (hypothesis): random sequences of bookings, client changes through
-the JSON API with current and stale links, payments arriving by Stripe's signed webhook (in time, late, twice),
-staff changes (practice.booking.staff), attendance, the clock moving on and holds running out, each checked
-against a model of what must exist.
+the JSON API with current, stale, foreign and partner links, payments arriving by Stripe's signed webhook (in
+time, late, twice), staff changes (practice.booking.staff), attendance, the clock moving on (across the clocks
+going back) and holds running out, each checked against a model of what must exist.
 
 The model (`Model`) knows each counselor's hours and rules and predicts every answer: which starts are free
-(the slot rules restated plainly for days without a DST change: the start on the range's grid, the session
-inside the range, notice and horizon, no live booking nearer than either session's buffer), what a link opens,
-and what each change is refused with. After every step the database must agree with it:
+(the slot rules restated plainly: the start on the range's grid stepped in real time, the session inside the
+range, notice and horizon, no live booking nearer than either session's buffer), what a link opens, and what
+each change is refused with. The slots the API offers must be those. After every step the database must agree:
 
 - no two live bookings of one counselor overlap, buffers included (the guard's [starts_at, blocked_until));
 - every status change seen is one DESIGN allows: held -> confirmed | cancelled, confirmed -> completed | no_show
@@ -14,16 +14,17 @@ and what each change is refused with. After every step the database must agree w
   no_show to a live status except a late payment re-confirming a hold the system released;
 - the bookings, their statuses, times, who cancelled them and ics_sequence are the model's; ics_sequence never
   goes down;
-- each person has a working link while the booking is not cancelled by the client or staff, none after, and
-  the client's is the one the API last gave out (a confirmed payment adds one, by email); a revoked link never
-  opens anything;
+- each person has a working link while the booking is not cancelled by the client or staff, none after; the
+  client's is the one the API last gave out (a confirmed payment adds one, by email), the partner's the one in
+  their email; a revoked link never opens anything, and a partner's never changes anything (403);
+- one payment per paid booking, never more refunded than paid, and all of it when the practice keeps nothing;
 - a 201 made exactly one booking row, every other answer left the number of rows as it was, the answers about a
   booking are what the database holds, and nothing answered 500 (TESTING propagates an unhandled error).
 
 Each example starts from a clean database: __init__ deletes the rows bookings make (counselors, services and
 hours are made once per test, and the audit log is append-only), a few milliseconds where a fresh database
-would cost far more. Runs are derandomized, so CI sees the same sequences every time; LIFECYCLE_EXAMPLES=400
-explores further.
+would cost far more. Runs are derandomized, so CI sees the same sequences every time; LIFECYCLE_EXAMPLES=300
+explores further (pytest -s prints what the steps came to).
 """
 from __future__ import annotations
 
