@@ -46,7 +46,13 @@ def demo_app(tmp_path_factory, sqlite_template, stripe_standin):
 
 def check(client, url: str, status: int = 200, *, method: str = "get", data=None, json=None, found=None) -> str:
     """Open the page, check it is the page meant (by its status) and record what is wrong with its HTML."""
-    response = client.open(url, method=method.upper(), data=data, json=json)
+    # Pages are read as served, with their CSRF fields (several forms on a page must not repeat an id); forms are
+    # sent without a token, as everywhere in the tests (tests/test_security.py proves the check).
+    client.application.config["WTF_CSRF_ENABLED"] = method == "get"
+    try:
+        response = client.open(url, method=method.upper(), data=data, json=json)
+    finally:
+        client.application.config["WTF_CSRF_ENABLED"] = False
     html = response.get_data(as_text=True)
     assert response.status_code == status, f"{method.upper()} {url}: {response.status_code}\n{html[:600]}"
     assert response.mimetype == "text/html", url
