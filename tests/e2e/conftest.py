@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from werkzeug.serving import make_server
 from practice import create_app
 from practice.database import dispose_engines
 from practice.payments.stripe_api import close as close_stripe
-from tests.conftest import STRIPE_TEST_KEYS, _base_config, send_webhooks_to, stripe_config
+from tests.conftest import STRIPE_TEST_KEYS, _base_config, _pg, _pg_url, send_webhooks_to, stripe_config
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 # Chromium in this sandbox: no GPU, no sandbox as root, and no background calls to the closed network.
@@ -27,18 +28,39 @@ CHROMIUM_ARGS = [
 ]
 
 
+# The front desk's browser tests run on both engines (issue 14): their modules say
+#     pytestmark = pytest.mark.parametrize("live_engine", LIVE_ENGINES, indirect=True, scope="session")
+# Every other browser test runs on SQLite, as `make run` serves the app.
+LIVE_ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
 @pytest.fixture(scope="session")
-def live_app(tmp_path_factory, sqlite_template, stripe_standin):
-    tmp = tmp_path_factory.mktemp("live")
-    db_path = tmp / "live.sqlite3"
-    shutil.copyfile(sqlite_template, db_path)
-    config = _base_config(tmp, f"sqlite:///{db_path}")
+def live_engine(request) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def live_app(request, tmp_path_factory, live_engine, stripe_standin):
+    tmp = tmp_path_factory.mktemp(f"live-{live_engine}")
+    database = None
+    if live_engine == "sqlite":
+        db_path = tmp / "live.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), db_path)
+        url = f"sqlite:///{db_path}"
+    else:
+        database = f"practice_live_{uuid.uuid4().hex[:12]}"
+        _pg(f'CREATE DATABASE "{database}" TEMPLATE "{request.getfixturevalue("postgres_template")}"')
+        url = _pg_url(database)
+    config = _base_config(tmp, url)
     config["TESTING"] = False  # behave as served, with real error pages
     config.update(stripe_config(stripe_standin))  # paid sessions are paid at the local Stripe stand-in
     app = create_app(config)
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
-    return app
+    yield app
+    if database is not None:
+        dispose_engines(app)
+        _pg(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,11 @@ from practice.counselors import queries
 from practice.demo import DEMO_STAFF
 from practice.extensions import db
 from practice.payments.models import Payment, PaymentStatus, Refund, RefundState
-from tests.e2e.conftest import serious_violations
+from tests.e2e.conftest import LIVE_ENGINES, serious_violations
 from tests.e2e.test_frontdesk_queue import sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser,  # and on both engines, as the front desk runs on either
+              pytest.mark.parametrize("live_engine", LIVE_ENGINES, indirect=True, scope="session")]
 
 FRONT_DESK = next(person for person in DEMO_STAFF if person.role == "frontdesk")
 WEEKS_BACK = {8: 3, 9: 5}  # weeks before this one -> trial sessions booked that week

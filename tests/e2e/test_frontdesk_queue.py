@@ -15,9 +15,10 @@ from playwright.sync_api import expect
 from practice import clock
 from practice.demo import DEMO_STAFF, DemoPerson, DemoSession, book_demo_session
 from practice.extensions import db
-from tests.e2e.conftest import serious_violations
+from tests.e2e.conftest import LIVE_ENGINES, serious_violations
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser,  # and on both engines, as the front desk runs on either
+              pytest.mark.parametrize("live_engine", LIVE_ENGINES, indirect=True, scope="session")]
 
 FRONT_DESK = next(person for person in DEMO_STAFF if person.role == "frontdesk")
 OWN_WORDS = "I sleep at my sister's some nights because I am afraid to go home."

@@ -23,11 +23,12 @@ from practice.payments.models import Payment, PaymentStatus, Refund
 from practice.payments.stripe_api import client as stripe_client
 from practice.scheduling.service import slots_for
 from practice.web.filters import money
-from tests.e2e.conftest import serious_violations
+from tests.e2e.conftest import LIVE_ENGINES, serious_violations
 from tests.e2e.test_availability import sign_in
 from tests.payments.helpers import pay_at_standin
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser,  # and on both engines, as the front desk runs on either
+              pytest.mark.parametrize("live_engine", LIVE_ENGINES, indirect=True, scope="session")]
 
 FRONT_DESK = next(person for person in DEMO_STAFF if person.role == "frontdesk")
 PRACTICE_ZONE = ZoneInfo("America/New_York")
