@@ -4,7 +4,7 @@ their own email, front desk accepts the routing and marks it done, the counselor
 session, the client moves it to another time (the feed follows) and then cancels it, and the refund the page
 states is the one the practice's policy gives, and the one Stripe made.
 
-The couple books Priya Raman (couples only, licensed in Colorado), whom no other browser test books. To take
+It runs on SQLite and on PostgreSQL. The couple books Priya Raman (couples only, licensed in Colorado), whom no other browser test books. To take
 the late-cancellation path of the policy (half the price kept), the practice's notice is set longer than anyone
 can book ahead for the length of this test: the payment keeps the policy it was made under, as a real one does.
 """
@@ -31,12 +31,14 @@ from practice.payments.policy import policy_of
 from practice.payments.stripe_api import client as stripe_client
 from practice.web.filters import money
 from tests.answers import valid_answers
-from tests.e2e.conftest import serious_violations
+from tests.e2e.conftest import LIVE_ENGINES, serious_violations
 from tests.e2e.test_frontdesk_queue import sign_in
 from tests.e2e.test_intake import answer_everything
 from tests.e2e.test_paying import fill_card
 
-pytestmark = pytest.mark.browser
+# On both engines: SQLite as `make run` serves it, PostgreSQL as production does.
+pytestmark = [pytest.mark.browser,
+              pytest.mark.parametrize("live_engine", LIVE_ENGINES, indirect=True, scope="session")]
 
 COUNSELOR = "priya-raman"
 FRONT_DESK = next(person for person in DEMO_STAFF if person.role == "frontdesk")
