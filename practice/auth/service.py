@@ -22,6 +22,7 @@ from practice.core import provider_ids
 from practice.core.cancellation import KINDS as LATE_CANCEL_KINDS
 from practice.core.money import AmountInvalid, parse_amount
 from practice.counselors.models import Counselor
+from practice.database import begin_write
 from practice.extensions import db
 
 TOTP_ISSUER_FALLBACK = "Practice"
@@ -168,6 +169,9 @@ def linkable_counselors(user: User | None = None) -> list[Counselor]:
 
 def authenticate(email: str, password: str, *, now: datetime) -> User | None:
     """The user for these credentials, or None. Takes the same time whether or not the email is known."""
+    # Signing in writes (a session or a failed attempt's record, maybe a rehash): hold SQLite's write lock from
+    # the first read, or a write committed meanwhile by another request makes this one's fail ("locked").
+    begin_write(db.session)
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
@@ -205,19 +209,29 @@ def start_session(user: User, *, now: datetime) -> None:
 
 def load_session_user(token: str, *, now: datetime) -> User | None:
     """Flask-Login's loader: the user of a live session, ending sessions that are idle or too old."""
-    row = db.session.scalar(
-        select(StaffSession).where(StaffSession.token_hash == _hash_token(token), StaffSession.ended_at.is_(None))
-    )
+    live = select(StaffSession).where(StaffSession.token_hash == _hash_token(token), StaffSession.ended_at.is_(None))
+    row = db.session.scalar(live)
     if row is None or not row.user.active:
         return None
     cfg = current_app.config
-    if (now - row.last_seen_at > timedelta(minutes=cfg["STAFF_SESSION_IDLE_MINUTES"])
-            or now - row.created_at > timedelta(hours=cfg["STAFF_SESSION_MAX_HOURS"])):
-        row.ended_at = now
-        db.session.commit()
-        return None
-    if now - row.last_seen_at >= _SEEN_RESOLUTION:
-        row.last_seen_at = now
+
+    def over(row: StaffSession) -> bool:
+        return (now - row.last_seen_at > timedelta(minutes=cfg["STAFF_SESSION_IDLE_MINUTES"])
+                or now - row.created_at > timedelta(hours=cfg["STAFF_SESSION_MAX_HOURS"]))
+
+    if over(row) or now - row.last_seen_at >= _SEEN_RESOLUTION:
+        # A write (now and then): read again under SQLite's write lock, as authenticate() does.
+        begin_write(db.session)
+        row = db.session.scalar(live)
+        if row is None:
+            db.session.rollback()
+            return None
+        if over(row):
+            row.ended_at = now
+            db.session.commit()
+            return None
+        if now - row.last_seen_at >= _SEEN_RESOLUTION:
+            row.last_seen_at = now
         db.session.commit()
     user = row.user
     user.session_token = token
