@@ -170,3 +170,44 @@ def test_what_was_typed_is_not_kept_when_it_is_not_an_email(client):
     client.post("/staff/login", data={"email": "MySecretPassw0rd", "password": "oops"})
     [event] = audit_events("auth.login_failed")
     assert event.detail == {"email": "(not an email address)"}
+
+
+def test_a_write_committed_by_another_request_while_signing_in_does_not_fail_the_sign_in(app, client, auth,
+                                                                                          monkeypatch):
+    """Another request (a Stripe webhook, a booking) writes while the password is being checked. On SQLite a
+    sign-in that had read the account in a plain transaction could then not write ("database is locked": a 500);
+    it holds the write lock from its first read, and the other writer waits its turn."""
+    import threading
+
+    from sqlalchemy import text
+
+    from practice.auth import service
+    from practice.extensions import db
+
+    user = make_user(role="frontdesk")
+    checked = threading.Event()
+    other_done = []
+
+    def other_request():
+        with app.app_context():
+            checked.wait(10)
+            with db.engine.begin() as connection:  # its own connection, as another request's
+                connection.execute(text("INSERT INTO link_request (email, requested_at) "
+                                        "VALUES ('someone@example.org', CURRENT_TIMESTAMP)"))
+            other_done.append(True)
+
+    real_verify = service.verify_password
+
+    def verify_then_let_the_other_write(stored, password):
+        ok = real_verify(stored, password)
+        checked.set()
+        thread.join(0.5)  # the other request's moment to write (or to wait for the sign-in's lock)
+        return ok
+
+    monkeypatch.setattr(service, "verify_password", verify_then_let_the_other_write)
+    thread = threading.Thread(target=other_request)
+    thread.start()
+    response = auth.login(user.email)
+    thread.join(10)
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert other_done == [True]
