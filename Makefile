@@ -1,4 +1,5 @@
 # make run   - a fresh machine to the running site on SQLite with demo data (http://127.0.0.1:5000, PORT overrides)
+#              (the demo is seeded once the Stripe stand-in runs, so its paid sessions are really paid)
 # make test  - set up, lint (ruff, bandit) and run the whole suite (PostgreSQL, Redis and Chromium are started/installed if missing)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -36,7 +37,6 @@ install-dev: $(VENV)/.dev
 # can be paid with Stripe's test cards; with real keys in the environment, those are used.
 run: install-demo
 	$(BIN)/flask --app app db upgrade
-	$(BIN)/flask --app app seed-demo
 	@set -e; pids=""; trap 'kill $$pids 2>/dev/null' EXIT; \
 	if [ -z "$$STRIPE_SECRET_KEY" ]; then \
 	  $(BIN)/python -m practice.payments.standin --port $(STRIPE_STANDIN_PORT) \
@@ -48,6 +48,7 @@ run: install-demo
 	  echo "  Pay with the test card 4242 4242 4242 4242, any future month and year, any CVC;"; \
 	  echo "  4000 0000 0000 0341 is declined."; \
 	fi; \
+	$(BIN)/flask --app app seed-demo; \
 	$(BIN)/flask --app app worker & pids="$$pids $$!"; \
 	$(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
 
