@@ -154,6 +154,12 @@ def _register_cli(app: Flask) -> None:
     register(app)
 
 
+def _route() -> str:
+    """The route a request matched, for logs: its pattern (/intake/<token>), never the path, which can hold a
+    link's secret (intake and feed tokens are in the path)."""
+    return request.url_rule.rule if request.url_rule is not None else "(no route)"
+
+
 def _register_error_handlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
     from sqlalchemy.exc import DBAPIError
@@ -186,7 +192,7 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         # Logged with its traceback but without request data: forms may carry health information.
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        app.logger.exception("unhandled error on %s %s", request.method, _route())
         if wants_json():
             return jsonify(error="internal_error"), 500
         return render_template("errors/500.html", status=500), 500
@@ -206,7 +212,7 @@ def _register_error_handlers(app: Flask) -> None:
         # read-only one) are as dead after a restart of the database: drop them too, so that the first request
         # on that pool once the database is back does not fail on one of them as well.
         dispose_engines(app)
-        app.logger.error("database unavailable on %s %s (%s)", request.method, request.path,
+        app.logger.error("database unavailable on %s %s (%s)", request.method, _route(),
                          type(exc.orig).__name__)
         message = "We can't reach our records just now. Please try again in a minute."
         if wants_json():

@@ -21,7 +21,7 @@ from practice.audit import service as audit
 from practice.booking.change import issue_link, revoke_links
 from practice.booking.errors import ActionRefused, BookingInvalid, SlotUnavailable
 from practice.booking.guard import calendar_write, claim, lock_calendar
-from practice.booking.models import LIVE_STATUSES, Booking
+from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus
 from practice.booking.signals import booking_reassigned
 from practice.counselors.models import Counselor, Service
 from practice.extensions import db
@@ -88,11 +88,16 @@ def reassign(booking_id: uuid.UUID, counselor_id: int, *, new_start: datetime | 
         for calendar in sorted({old_counselor_id, counselor_id}):
             lock_calendar(calendar)
         current = db.session.get(Booking, booking_id, populate_existing=True)
+        if current is None:
+            raise ActionRefused("There is no such booking.", status=404)
         if current.counselor_id != old_counselor_id:
             raise ActionRefused("Someone gave this booking to another counselor a moment ago. Here it is as it "
                                 "stands now.")
         if current.status not in LIVE_STATUSES or current.starts_at <= now:
             raise ActionRefused("Only an upcoming booking that is still on can go to another counselor.")
+        if current.status == BookingStatus.held and current.hold_expires_at <= now:
+            raise ActionRefused("This booking was held for payment and the hold ran out, so its time is no longer "
+                                "kept. The client is welcome to book again.")
         counselor = db.session.get(Counselor, counselor_id)
         if counselor is None or not counselor.active:
             raise BookingInvalid({"counselor": ["Choose one of the counselors offered."]})

@@ -61,6 +61,9 @@ def convertible(booking: Booking, *, now: datetime) -> str | None:
         return "Only a couples booking can be changed into individual sessions."
     if booking.status not in LIVE_STATUSES or booking.starts_at <= now:
         return "Only an upcoming couples booking that is still on can be changed into individual sessions."
+    if booking.status != BookingStatus.confirmed:  # the new sessions are confirmed: so must the old one be
+        return ("This couples booking is not confirmed yet (it is waiting for payment), so it can't be changed "
+                "into individual sessions. Cancel it instead, and book individual sessions.")
     return None
 
 
@@ -89,6 +92,8 @@ def convert(booking_id: uuid.UUID, placements: list[Placement], *, reason: str, 
         for calendar in sorted({couple_counselor, *(p.counselor_id for p in placements)}):
             lock_calendar(calendar)
         couple = db.session.get(Booking, booking_id, populate_existing=True)
+        if couple is None:
+            raise ActionRefused("There is no such booking.", status=404)
         refused = convertible(couple, now=now)
         if refused:
             raise ActionRefused(refused)

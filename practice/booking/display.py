@@ -84,11 +84,11 @@ def parse_start(value: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if moment.tzinfo is None:
+            return None
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: a time near year 1 or 9999 has no UTC equivalent
         return None
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(timezone.utc)
 
 
 def parse_day(value: str | None) -> date | None:

@@ -154,6 +154,9 @@ def _new_start(form: StaffRescheduleForm, zone: str) -> datetime | None:
             form.time.errors.append("Write the time as hours and minutes, for example 14:30.")
         if day is None or at is None:
             return None
+        if abs(day.year - clock.now().year) > 5:  # nobody books that far; and year 9999 has no UTC time
+            form.day.errors.append("Choose a date within the next few years.")
+            return None
         return datetime.combine(day, at.replace(second=0, microsecond=0), tzinfo=ZoneInfo(zone))
     start = display.parse_start(form.slot.data)
     if start is None:

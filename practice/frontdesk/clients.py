@@ -273,7 +273,9 @@ def export_of(person: Person, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
         return {"amount": payment.amount, "currency": payment.currency, "status": payment.status.value,
                 "amount_refunded": payment.amount_refunded, "paid_at": _iso(payment.succeeded_at),
                 "stripe_payment_intent": payment.stripe_payment_intent_id,
-                "refunds": [{"amount": r.amount, "kind": r.kind, "reason": r.reason, "state": r.state.value,
+                # Not the reason: staff write those for each other (an override's is inside it too), and it
+                # may name the partner or what was disclosed.
+                "refunds": [{"amount": r.amount, "kind": r.kind, "state": r.state.value,
                              "requested_at": _iso(r.created_at), "completed_at": _iso(r.completed_at)}
                             for r in payment.refunds]}
 
@@ -291,7 +293,9 @@ def export_of(person: Person, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
             "starts_at": _iso(place.booking.starts_at), "ends_at": _iso(place.booking.ends_at),
             "status": place.booking.status.value, "booked_at": _iso(place.booking.created_at),
             "cancelled_at": _iso(place.booking.cancelled_at),
-            "cancel_reason": place.booking.cancel_reason if place.role == "client" else None,
+            # Only the booker's own words: a reason staff gave is for staff (it may name the partner).
+            "cancel_reason": (place.booking.cancel_reason
+                              if place.role == "client" and place.booking.cancelled_by == "client" else None),
             "your_time_zone": place.booking.client_timezone if place.role == "client" else None,
             "intake": intake_of(place), "routing": routing_of(place), "payment": payment_of(place),
             "good_faith_estimate": place.estimate.content if place.estimate is not None else None,

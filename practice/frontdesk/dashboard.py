@@ -54,7 +54,7 @@ def dashboard_csv():
 
 def _weeks_asked() -> int:
     text = request.args.get("weeks", str(DEFAULT_WEEKS)).strip()
-    if not text.isdigit() or not figures.MIN_WEEKS <= int(text) <= figures.MAX_WEEKS:
+    if not (text.isascii() and text.isdigit() and len(text) <= 3) or not figures.MIN_WEEKS <= int(text) <= figures.MAX_WEEKS:
         abort(422, description=f"Choose a number of weeks from {figures.MIN_WEEKS} to {figures.MAX_WEEKS}.")
     return int(text)
 

@@ -460,7 +460,7 @@ class DecisionChanged(Exception):
 def parse_version(value) -> int | None:
     """The version a form carried, or None when it carried none that can be read."""
     text = str(value or "").strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def changes_since(booking_id: uuid.UUID, version: int) -> list[Change]:

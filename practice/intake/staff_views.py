@@ -95,7 +95,7 @@ def _start_choices(booking, counselor_id: str | None, *, now: datetime) -> list[
     """'Keep the session's time', then the chosen counselor's free times for this booking's kind of session."""
     choices = [("", "Keep the session's time")]
     counselor = None
-    if counselor_id and counselor_id.isdigit():
+    if counselor_id and counselor_id.isascii() and counselor_id.isdigit() and len(counselor_id) <= 18:
         from practice.counselors.models import Counselor
 
         counselor = db.session.get(Counselor, int(counselor_id))
@@ -225,9 +225,9 @@ def _parsed_start(value: str | None) -> datetime | None | bool:
         return None
     try:
         start = datetime.fromisoformat(value)
-    except ValueError:
+        return start.astimezone(timezone.utc) if start.tzinfo else False
+    except (ValueError, OverflowError):  # OverflowError: near year 1 or 9999 there is no UTC time
         return False
-    return start.astimezone(timezone.utc) if start.tzinfo else False
 
 
 @bp.post("/staff/intakes/<booking_id>/assign")
@@ -339,7 +339,7 @@ def convert(booking_id: str):
         field = getattr(form, role)
         counselor_id, _, start_text = (field.data or "").partition("|")
         start = _parsed_start(start_text)
-        if not counselor_id.isdigit() or not start:
+        if not (counselor_id.isascii() and counselor_id.isdigit() and len(counselor_id) <= 18) or not start:
             field.errors = [*field.errors, "Choose one of the counselors and times offered."]
             continue
         placements.append(converting.Placement(role, int(counselor_id), start))

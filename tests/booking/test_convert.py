@@ -255,3 +255,20 @@ def test_a_partner_who_had_not_answered_gets_an_individual_intake_with_their_new
                                                           Booking.counselor_id == bea.id))
     assert client.post(f"/api/v1/intakes/{token}", json={"answers": valid_answers()}).status_code == 201
     assert db.session.scalar(select(RoutingDecision).where(RoutingDecision.booking_id == sam_session.id)) is not None
+
+
+def test_a_couple_booking_still_waiting_for_payment_is_not_converted(client, ana, bea, desk, stripe_standin):
+    """Its sessions would be confirmed and free: cancel it instead."""
+    created = booking_service.book(booking_service.BookingRequest(
+        counselor="ana", service="couple-trial", start=MON_10, timezone="America/New_York",
+        client=booking_service.PersonIn(name="Robin Client", email="robin@example.org", state="NY"),
+        partner=booking_service.PersonIn(name="Sam Partner", email="sam@example.org")), now=NOW)
+    booking_id = str(created.booking.id)
+    token = created.intake_urls["client"].rsplit("/", 1)[1]
+    assert client.post(f"/api/v1/intakes/{token}", json={"answers": valid_answers(safety_hurt=True)}).status_code == 201
+    posted = client.post(f"/staff/intakes/{booking_id}/convert", data={
+        "client": choice(ana, MON_10), "partner": choice(bea, MON_11), "reason": REASON,
+        "version": version(booking_id)})
+    assert posted.status_code == 409 and "waiting for payment" in page(posted)
+    assert db.session.get(Booking, uuid.UUID(booking_id), populate_existing=True).status == BookingStatus.held
+    assert db.session.scalars(select(Booking).where(Booking.converted_from_id == uuid.UUID(booking_id))).all() == []

@@ -291,5 +291,17 @@ def test_the_export_holds_their_record_and_nothing_of_the_partner(app, practice)
     assert sorted(m["kind"] for m in data["messages"]) == ["booking_confirmed", "session_reminder"]
     assert PARTNER_WORDS not in raw and "substance_concern" not in raw and "sam@example.org" not in raw
     assert "Sam Partner" not in raw and "secret" not in raw  # nor the partner, nor a message's links
+    assert "goodwill" not in raw  # a staff refund's reason is for staff
     assert [e.detail for e in events("client.export")] == [{"bookings": 2, "intakes": 1}]
     assert events("intake.view_answers") == []  # the export is its own record
+
+
+def test_a_reason_staff_gave_for_cancelling_is_not_in_the_clients_export(app, practice):
+    couple = practice["couple"]
+    couple.status, couple.cancelled_by = BookingStatus.cancelled, "staff"
+    couple.cancel_reason, couple.cancelled_at = "Sam disclosed a threat at home", NOW
+    db.session.commit()
+    raw = signed_in(app, make_user(role="admin")).get(f"/staff/clients/{client_id(couple)}/export").get_data(
+        as_text=True)
+    assert "disclosed a threat" not in raw
+    assert {b["status"] for b in json.loads(raw)["bookings"]} == {"cancelled", "completed"}

@@ -210,6 +210,9 @@ def test_a_form_without_its_version_is_refused(client, counselor, smtp_server, f
     sign_in(frontdesk)
     response = client.post(f"/staff/intakes/{booked.id}/decision", data={"action": "accept"})
     assert response.status_code == 422 and "Reload the page" in page(response)
+    for odd in ("\u00b2", "9" * 5000):  # a superscript two is a "digit" to str.isdigit, not to int()
+        response = client.post(f"/staff/intakes/{booked.id}/decision", data={"action": "accept", "version": odd})
+        assert response.status_code == 422 and "Reload the page" in page(response)
     assert decision_of(booked.id).accepted_at is None
 
 
