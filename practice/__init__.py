@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from werkzeug.routing import IntegerConverter
 
 import config
 from practice.crypto import keyring, new_key
@@ -46,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from practice import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
     from practice import reactions  # noqa: F401  (what a booking's events make intake and email do)
 
+    app.url_map.converters["int"] = DatabaseInteger  # before any route is added
     _register_blueprints(app)
     _register_cli(app)
     _register_error_handlers(app)
@@ -65,6 +67,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         gc.freeze()
         gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
     return app
+
+
+class DatabaseInteger(IntegerConverter):
+    """`<int:...>` in a route: only numbers an id column can hold (INTEGER, 32 bits), so an address with a larger
+    one is a 404 like any unknown id, not an overflow in the database driver."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def _refuse_insecure_production(app: Flask) -> None:

@@ -34,3 +34,16 @@ def test_an_unexpected_error_logs_the_routes_pattern_never_a_links_secret(app, c
     assert response.status_code == 500
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "/intake/<token>" in logged and secret not in logged
+
+
+def test_an_id_longer_than_any_database_id_is_a_404(app, client):
+    from tests.factories import make_user
+
+    admin = make_user(role="admin")
+    assert client.post("/staff/login", data={"email": admin.email,
+                                             "password": "correct horse battery staple"}).status_code == 302
+    huge = "9" * 30
+    for url in (f"/staff/clients/{huge}", f"/staff/clients/{huge}/export", f"/staff/users/{huge}"):
+        assert client.get(url).status_code == 404, url
+    for url in (f"/staff/clients/{2**31 - 1}", f"/staff/clients/{2**31}"):  # the largest id, unknown; one more
+        assert client.get(url).status_code == 404, url
