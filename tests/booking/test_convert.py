@@ -18,12 +18,12 @@ from practice.booking import service as booking_service
 from practice.booking.models import Booking, BookingStatus
 from practice.extensions import db
 from practice.intake.models import RoutingDecision
-from practice.payments.models import Payment, PaymentStatus, Refund, RefundState
+from practice.payments.models import Payment, Refund, RefundState
 from practice.payments.stripe_api import client as stripe_client
 from tests.conftest import freeze_clock, stripe_config
 from tests.factories import make_counselor, make_user
 from tests.intake.helpers import text_of, valid_answers
-from tests.payments.helpers import pay_at_standin
+from tests.payments.helpers import pay_for
 from tests.scheduling.helpers import give_hours
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -79,16 +79,7 @@ def paid_couple(standin: str, client, *, safety=True) -> tuple[str, Payment]:
         client=booking_service.PersonIn(name="Robin Client", email="robin@example.org", state="NY"),
         partner=booking_service.PersonIn(name="Sam Partner", email="sam@example.org")), now=NOW)
     booking = created.booking
-    intent = stripe_client().v1.payment_intents.create(params={
-        "amount": 7500, "currency": "usd", "payment_method_types": ["card"], "capture_method": "automatic",
-        "metadata": {"booking_id": str(booking.id)}})
-    status, paid = pay_at_standin(standin, intent.client_secret)
-    assert status == 200 and paid["status"] == "succeeded"
-    payment = Payment(booking_id=booking.id, stripe_payment_intent_id=intent.id, amount=7500, currency="USD",
-                      status=PaymentStatus.succeeded, amount_refunded=0, created_at=NOW, succeeded_at=NOW)
-    booking.status, booking.hold_expires_at, booking.confirmed_at = BookingStatus.confirmed, None, NOW
-    db.session.add(payment)
-    db.session.commit()
+    payment = pay_for(standin, booking, now=NOW)
     token = created.intake_urls["client"].rsplit("/", 1)[1]
     answers = valid_answers(safety_hurt=True) if safety else valid_answers()
     assert client.post(f"/api/v1/intakes/{token}", json={"answers": answers}).status_code == 201

@@ -23,12 +23,12 @@ from practice.counselors.models import Counselor, Service
 from practice.extensions import db
 from practice.notify.models import OutboxMessage
 from practice.notify.outbox import rendered
-from practice.payments.models import Payment, PaymentStatus, Refund, RefundState
+from practice.payments.models import Refund, RefundState
 from practice.payments.stripe_api import client as stripe_client
 from tests.answers import valid_answers
 from tests.conftest import freeze_clock, stripe_config
 from tests.factories import make_counselor, make_user
-from tests.payments.helpers import pay_at_standin
+from tests.payments.helpers import pay_for
 from tests.scheduling.helpers import add_booking, give_hours
 from tests.smtp import smtp_server  # noqa: F401  (the real SMTP server fixture)
 
@@ -96,16 +96,7 @@ def paid_booking(standin: str, *, start=MON_10):
     """A couple trial ($75) booked and paid at the stand-in, the payment row written as the webhook would."""
     created = book(start=start)
     booking = created.booking
-    intent = stripe_client().v1.payment_intents.create(params={
-        "amount": 7500, "currency": "usd", "payment_method_types": ["card"], "capture_method": "automatic",
-        "metadata": {"booking_id": str(booking.id)}})
-    status, paid = pay_at_standin(standin, intent.client_secret)
-    assert status == 200 and paid["status"] == "succeeded"
-    payment = Payment(booking_id=booking.id, stripe_payment_intent_id=intent.id, amount=7500, currency="USD",
-                      status=PaymentStatus.succeeded, amount_refunded=0, created_at=NOW, succeeded_at=NOW)
-    booking.status, booking.hold_expires_at, booking.confirmed_at = BookingStatus.confirmed, None, NOW
-    db.session.add(payment)
-    db.session.commit()
+    payment = pay_for(standin, booking, now=NOW)
     return booking, created.tokens, payment
 
 

@@ -63,3 +63,24 @@ def wait_for(check, *, seconds: float = 15.0, every: float = 0.2):
         if found or time.monotonic() > deadline:
             return found
         time.sleep(every)
+
+
+def pay_for(standin: str, booking, *, now: datetime, amount: int = 7500):
+    """Pay `booking` in full at the stand-in and record it as the webhook would (the payment row, the booking
+    confirmed), committed: for tests about what follows a payment, not about the webhook. Returns the Payment."""
+    from practice.booking.models import BookingStatus
+    from practice.extensions import db
+    from practice.payments.models import Payment, PaymentStatus
+    from practice.payments.stripe_api import client as stripe_client
+
+    intent = stripe_client().v1.payment_intents.create(params={
+        "amount": amount, "currency": "usd", "payment_method_types": ["card"], "capture_method": "automatic",
+        "metadata": {"booking_id": str(booking.id)}})
+    status, paid = pay_at_standin(standin, intent.client_secret)
+    assert status == 200 and paid["status"] == "succeeded"
+    payment = Payment(booking_id=booking.id, stripe_payment_intent_id=intent.id, amount=amount, currency="USD",
+                      status=PaymentStatus.succeeded, amount_refunded=0, created_at=now, succeeded_at=now)
+    booking.status, booking.hold_expires_at, booking.confirmed_at = BookingStatus.confirmed, None, now
+    db.session.add(payment)
+    db.session.commit()
+    return payment

@@ -20,7 +20,7 @@ from practice.payments.models import Payment, PaymentStatus, Refund, RefundState
 from practice.payments.stripe_api import client as stripe_client
 from tests.conftest import freeze_clock, stripe_config
 from tests.factories import make_counselor, make_user
-from tests.payments.helpers import pay_at_standin
+from tests.payments.helpers import pay_at_standin, pay_for
 from tests.scheduling.helpers import give_hours
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -61,16 +61,7 @@ def paid_booking(standin: str, *, start: datetime = MON_10):
         client=booking_service.PersonIn(name="Robin Client", email="robin@example.org", state="NY"),
         partner=booking_service.PersonIn(name="Sam Partner", email="sam@example.org")), now=NOW)
     booking = created.booking
-    intent = stripe_client().v1.payment_intents.create(params={
-        "amount": 7500, "currency": "usd", "payment_method_types": ["card"], "capture_method": "automatic",
-        "metadata": {"booking_id": str(booking.id)}})
-    status, paid = pay_at_standin(standin, intent.client_secret)
-    assert status == 200 and paid["status"] == "succeeded"
-    payment = Payment(booking_id=booking.id, stripe_payment_intent_id=intent.id, amount=7500, currency="USD",
-                      status=PaymentStatus.succeeded, amount_refunded=0, created_at=NOW, succeeded_at=NOW)
-    booking.status, booking.hold_expires_at, booking.confirmed_at = BookingStatus.confirmed, None, NOW
-    db.session.add(payment)
-    db.session.commit()
+    payment = pay_for(standin, booking, now=NOW)
     booking.partner_token = created.tokens["partner"]
     return booking, created.tokens["client"], payment
 
