@@ -22,7 +22,7 @@ from sqlalchemy import select
 from practice.auth.models import DEFAULT_PRACTICE_NAME, PracticeSettings, User
 from practice.booking.models import Booking, BookingStatus, Participant
 from practice.calendar.identity import event_uid
-from practice.core.ical import Person, SessionEvent, session_calendar
+from practice.core.ical import Person, SessionEvent, itip_content_type, session_calendar
 from practice.extensions import db
 
 FILENAME = "invite.ics"
@@ -37,8 +37,7 @@ class Invite:
 
     @property
     def content_type(self) -> str:
-        """The MIME type an iMIP message (RFC 6047) gives it: the method inside, said outside too."""
-        return f"text/calendar; method={self.method}; charset=utf-8"
+        return itip_content_type(self.method)
 
 
 def has_invite(booking: Booking) -> bool:
@@ -49,10 +48,20 @@ def has_invite(booking: Booking) -> bool:
 
 def invites(booking: Booking, *, now: datetime) -> dict[str, Invite]:
     """Each person's invite as the booking stands (by role): CANCEL once it is cancelled, else REQUEST."""
-    method = "CANCEL" if booking.status == BookingStatus.cancelled else "REQUEST"
+    method = invite_method(booking)
+    return {role: Invite(method, session_calendar([event], method=method))
+            for role, event in invite_events(booking, now=now).items()}
+
+
+def invite_method(booking: Booking) -> str:
+    return "CANCEL" if booking.status == BookingStatus.cancelled else "REQUEST"
+
+
+def invite_events(booking: Booking, *, now: datetime) -> dict[str, SessionEvent]:
+    """Each person's event as the booking stands (by role), for an invite made later (an email's, when it is
+    delivered) or now (invites)."""
     known = _known(booking.counselor_id)
-    return {participant.role: Invite(method, session_calendar([session_event(booking, participant, known, now=now)],
-                                                              method=method))
+    return {participant.role: session_event(booking, participant, known, now=now)
             for participant in booking.participants}
 
 

@@ -44,6 +44,12 @@ class SessionEvent:
     categories: tuple[str, ...] = field(default=())
 
 
+def itip_content_type(method: str) -> str:
+    """The MIME type an iMIP message (RFC 6047) gives an invite: the method inside, said outside too, which is
+    what makes mail apps show it as an invite to add."""
+    return f"text/calendar; method={method}; charset=utf-8"
+
+
 def session_calendar(events: list[SessionEvent] | tuple[SessionEvent, ...], *, method: str | None = None,
                      name: str | None = None) -> bytes:
     """A VCALENDAR with these events (and a VTIMEZONE for every zone they use). `method` for iTIP messages:
@@ -113,3 +119,33 @@ def _address(person: Person, *, role: str | None, agent: bool) -> vCalAddress:
     if agent:
         address.params["schedule-agent"] = vText("CLIENT")
     return address
+
+
+def event_to_json(item: SessionEvent) -> dict:
+    """The event as JSON values, for a message that makes its invite when it is delivered (event_from_json)."""
+    def person(p: Person | None):
+        return None if p is None else {"name": p.name, "email": p.email}
+
+    return {
+        "uid": item.uid, "sequence": item.sequence, "start": item.start.isoformat(), "end": item.end.isoformat(),
+        "zone": item.zone, "summary": item.summary, "stamp": item.stamp.isoformat(),
+        "organizer": person(item.organizer), "attendees": [person(p) for p in item.attendees],
+        "description": item.description, "location": item.location, "url": item.url, "cancelled": item.cancelled,
+        "alarm_before_seconds": None if item.alarm_before is None else item.alarm_before.total_seconds(),
+        "schedule_agent_client": item.schedule_agent_client, "categories": list(item.categories),
+    }
+
+
+def event_from_json(data: dict) -> SessionEvent:
+    seconds = data["alarm_before_seconds"]
+    organizer = data["organizer"]
+    return SessionEvent(
+        uid=data["uid"], sequence=data["sequence"], start=datetime.fromisoformat(data["start"]),
+        end=datetime.fromisoformat(data["end"]), zone=data["zone"], summary=data["summary"],
+        stamp=datetime.fromisoformat(data["stamp"]),
+        organizer=None if organizer is None else Person(organizer["name"], organizer["email"]),
+        attendees=tuple(Person(p["name"], p["email"]) for p in data["attendees"]),
+        description=data["description"], location=data["location"], url=data["url"], cancelled=data["cancelled"],
+        alarm_before=None if seconds is None else timedelta(seconds=seconds),
+        schedule_agent_client=data["schedule_agent_client"], categories=tuple(data["categories"]),
+    )

@@ -14,7 +14,7 @@ from flask import current_app
 from practice.booking.links import manage_url
 from practice.booking.models import Booking, Participant
 from practice.calendar import invites
-from practice.notify.outbox import Attachment, Email, queue_emails
+from practice.notify.outbox import CalendarInvite, Email, queue_emails
 
 
 def when(moment: datetime, zone: str) -> str:
@@ -39,17 +39,17 @@ def _context(booking: Booking, participant: Participant, token: str | None) -> d
 
 
 def _to(participant: Participant, template: str, context: dict, dedupe: str | None,
-        attachments: tuple[Attachment, ...] = ()) -> Email:
+        attachments: tuple[CalendarInvite, ...] = ()) -> Email:
     return Email(to=participant.client.email, to_name=participant.client.name, template=template, kind=template,
                  context=context, dedupe_key=dedupe, attachments=attachments)
 
 
-def _invites(booking: Booking, now: datetime | None) -> dict[str, tuple[Attachment, ...]]:
+def _invites(booking: Booking, now: datetime | None) -> dict[str, tuple[CalendarInvite, ...]]:
     """Each person's own calendar invite (iMIP), by role: the transport sends it as the message's text/calendar
-    part. Stamped when the change was made."""
-    made = invites.invites(booking, now=now or booking.updated_at)
-    return {role: (Attachment(invites.FILENAME, invite.content_type, invite.content),)
-            for role, invite in made.items()}
+    part. Stamped when the change was made; its bytes are made when the message is delivered."""
+    method = invites.invite_method(booking)
+    return {role: (CalendarInvite(invites.FILENAME, method, (event,)),)
+            for role, event in invites.invite_events(booking, now=now or booking.updated_at).items()}
 
 
 def booking_confirmed(booking: Booking, tokens: dict[str, str], intake_urls: dict[str, str] | None = None, *,

@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from practice import clock
+from practice.core.ical import SessionEvent, event_from_json, event_to_json, itip_content_type, session_calendar
 from practice.extensions import db
 from practice.jobs import AfterCommit
 from practice.notify.models import OutboxMessage, OutboxState
@@ -71,6 +72,38 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class CalendarInvite:
+    """A calendar invite (iMIP, RFC 6047) sent with a message: kept as its events and made into the VCALENDAR's
+    bytes when the message is delivered, like the message itself. core.ical is pure and the events carry their
+    own DTSTAMP, so the bytes are the same whenever they are made."""
+
+    filename: str
+    method: str  # REQUEST or CANCEL
+    events: tuple[SessionEvent, ...]
+
+    @property
+    def content_type(self) -> str:
+        return itip_content_type(self.method)
+
+    @property
+    def content(self) -> bytes:
+        return session_calendar(self.events, method=self.method)
+
+    def to_json(self) -> dict:
+        return {"filename": self.filename, "content_type": self.content_type,
+                "calendar": {"method": self.method, "events": [event_to_json(e) for e in self.events]}}
+
+
+def load_attachment(data: dict) -> Attachment | CalendarInvite:
+    """An attachment as the outbox keeps it (to_json), back."""
+    if "calendar" in data:
+        calendar = data["calendar"]
+        return CalendarInvite(data["filename"], calendar["method"],
+                              tuple(event_from_json(e) for e in calendar["events"]))
+    return Attachment.from_json(data)
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     subject: str
     text: str
@@ -87,11 +120,11 @@ class Email:
     kind: str
     to_name: str = ""
     dedupe_key: str | None = None
-    attachments: tuple[Attachment, ...] = ()
+    attachments: tuple[Attachment | CalendarInvite, ...] = ()
 
 
 def queue_email(*, to: str, to_name: str = "", template: str, context: dict[str, Any], kind: str,
-                dedupe_key: str | None = None, attachments: Iterable[Attachment] = (),
+                dedupe_key: str | None = None, attachments: Iterable[Attachment | CalendarInvite] = (),
                 now: datetime | None = None) -> OutboxMessage:
     """Queue one message (see queue_emails) and return its row."""
     (message,) = queue_emails([Email(to=to, to_name=to_name, template=template, context=context, kind=kind,

@@ -13,7 +13,6 @@ import smtplib
 import socket
 import ssl
 import traceback
-from base64 import b64decode
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -34,7 +33,7 @@ class PermanentFailure(Exception):
 
 def build_mime(message: OutboxMessage, *, mail_from: str) -> EmailMessage:
     """The message as it goes out, rendered now (outbox.rendered): needs the app, for its templates."""
-    from practice.notify.outbox import rendered
+    from practice.notify.outbox import load_attachment, rendered
 
     content = rendered(message)
     mime = EmailMessage(policy=policy.SMTP)
@@ -49,9 +48,9 @@ def build_mime(message: OutboxMessage, *, mail_from: str) -> EmailMessage:
     mime["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a booking confirmation
     mime.set_content(content.text, subtype="plain", cte="quoted-printable")
     mime.add_alternative(content.html, subtype="html", cte="quoted-printable")
-    attachments = [(policy.default.header_factory("content-type", attachment["content_type"]),
-                    attachment["filename"], b64decode(attachment["content_b64"]))
-                   for attachment in message.attachments or ()]
+    loaded = [load_attachment(attachment) for attachment in message.attachments or ()]
+    attachments = [(policy.default.header_factory("content-type", attachment.content_type), attachment.filename,
+                    attachment.content) for attachment in loaded]
     for content_type, _filename, data in attachments:
         if content_type.content_type == "text/calendar":
             _add_invite(mime, content_type, data)

@@ -283,3 +283,19 @@ def test_without_an_smtp_server_the_invites_are_in_the_local_mail_folder(app, co
     mail = message_from_bytes(eml.read_bytes(), policy=policy.default)
     method, _cal, event = calendar_part(mail)
     assert method == "REQUEST" and str(event["uid"]) == f"{body['id']}@practice.example"
+
+
+def test_an_emailed_invite_is_kept_as_its_event_and_made_when_it_is_delivered(client, counselor, smtp_server):
+    from practice.calendar import invites
+    from practice.notify.models import OutboxMessage
+
+    body = book(client)
+    [confirmed] = smtp_server.wait_for(1)
+    [row] = db.session.query(OutboxMessage).all()
+    [kept] = row.attachments
+    assert "content_b64" not in kept and kept["calendar"]["method"] == "REQUEST"
+    assert kept["calendar"]["events"][0]["uid"] == f"{body['id']}@practice.example"
+    # What went out is what the booking's invite is, stamped when it was made.
+    booking = db.session.get(Booking, uuid.UUID(body["id"]))
+    [ics_file] = [p for p in confirmed.iter_attachments()]
+    assert ics_file.get_content() == invites.invites(booking, now=NOW)["client"].content
