@@ -78,3 +78,36 @@ def test_outbox_rows_survive_0006_both_ways(app):
     assert [tuple(row) for row in bodies] == [("old", "Old subject", "Old text"), ("new", "", "")]
     db.session.remove()
     upgrade()
+
+
+def test_0011_encrypts_the_cancel_reasons_already_there_and_gives_them_back_going_down(app):
+    """A client's reason for cancelling written before 0011 is ciphertext in the database after it, read back
+    as it was through the model, and plain again after going back down."""
+    from datetime import datetime, timedelta, timezone
+
+    from practice.booking.models import Booking, BookingStatus
+    from tests.factories import make_counselor
+    from tests.frontdesk.test_clients import make_booking
+
+    ana = make_counselor(slug="ana")
+    start = datetime(2026, 12, 7, 15, tzinfo=timezone.utc)
+    booking = make_booking(ana, "individual-trial", start=start, status=BookingStatus.cancelled,
+                           people=[("client", "Robin", "robin@example.org")], created_at=start - timedelta(days=2))
+    booking_id, words = booking.id, "My partner found the messages"
+    db.session.remove()
+
+    downgrade(revision="0010")
+    db.session.execute(text("UPDATE booking SET cancel_reason = :words"), {"words": words})
+    db.session.commit()
+    db.session.remove()
+
+    upgrade()
+    raw = db.session.scalar(text("SELECT cancel_reason FROM booking"))
+    assert isinstance(raw, (bytes, memoryview)) and b"partner" not in bytes(raw)
+    assert db.session.get(Booking, booking_id).cancel_reason == words
+    db.session.remove()
+
+    downgrade(revision="0010")
+    assert db.session.scalar(text("SELECT cancel_reason FROM booking")) == words
+    db.session.remove()
+    upgrade()

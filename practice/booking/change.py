@@ -134,7 +134,7 @@ def mark_cancelled(current: Booking, *, by: str, reason: str, now: datetime, **s
     (with `signal_kwargs`, e.g. staff's refund choice). Shared by the client's and the staff's paths."""
     current.status = BookingStatus.cancelled
     current.cancelled_at, current.cancelled_by = now, by
-    current.cancel_reason = (reason or "").strip()[:500] or None
+    current.cancel_reason = (reason or "").strip() or None  # each form checks its length; the column is encrypted
     current.ics_sequence += 1
     current.updated_at = now
     for participant in current.participants:

@@ -8,7 +8,8 @@ gets a confirmed individual session of their own, with their own manage link, cl
 new sessions remember where they came from (converted_from_id); the intakes stay with the couple booking.
 booking_converted's receivers tell each person about their own new session only.
 
-The staff member's reason is kept in the audit record alone: it is never shown to the people or emailed.
+The staff member's reason is the couple booking's cancel reason (encrypted, after CONVERTED), which only staff
+see: never the people, nor an email, nor the audit log (whose rows can't be erased or re-encrypted).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from practice.extensions import db
 from practice.scheduling.models import SchedulingPolicy
 from practice.scheduling.service import is_free
 
-CONVERTED = "changed to individual sessions"  # the couple booking's cancel_reason: neutral on purpose
+CONVERTED = "changed to individual sessions"  # how the couple booking's cancel_reason starts
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def convert(booking_id: uuid.UUID, placements: list[Placement], *, reason: str, 
         # The couple booking goes first, so that its own time is free for the new sessions.
         # booking_cancelled's receivers: the refund in full (the practice cancelled) and the calendar copy; the
         # cancellation email stays unsent (converted=True): booking_converted's message replaces it.
-        mark_cancelled(couple, by="staff", reason=CONVERTED, now=now, converted=True)
+        mark_cancelled(couple, by="staff", reason=f"{CONVERTED}: {reason}", now=now, converted=True)
         db.session.flush()
 
         sessions, tokens, problems = {}, {}, {}
@@ -141,7 +142,7 @@ def convert(booking_id: uuid.UUID, placements: list[Placement], *, reason: str, 
 
         booking_converted.send(couple, sessions=sessions, tokens=tokens, now=now)
         audit.record("booking.convert", record_type="booking", record_id=couple.id, actor=actor,
-                     detail={"reason": reason, "sessions": {role: str(s.id) for role, s in sessions.items()}})
+                     detail={"sessions": {role: str(s.id) for role, s in sessions.items()}})
         for role, session in sessions.items():
             audit.record("booking.create", record_type="booking", record_id=session.id, actor=actor,
                          detail={"status": session.status.value, "service": session.service.slug,

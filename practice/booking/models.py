@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from practice.clock import now
+from practice.crypto import EncryptedText
 from practice.counselors.models import Counselor, Service
 from practice.extensions import db
 from practice.scheduling.booked import BookedTime, provide
@@ -63,7 +64,8 @@ class Booking(db.Model):
     policies_accepted_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancelled_by: Mapped[str | None] = mapped_column(String(10))  # client, staff, system
-    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    # Encrypted: a person's own words about why (up to 500 characters, checked where it is written), or staff's.
+    cancel_reason: Mapped[str | None] = mapped_column(EncryptedText)
     reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
     # Asked when a paid session is booked: None (not asked: free sessions), True, or False (self-pay, who are
     # given a good-faith estimate).

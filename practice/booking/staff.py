@@ -50,7 +50,7 @@ class RefundChoice:
             raise ValueError("an override needs an amount of 0 or more and a reason")
 
     def as_detail(self) -> dict:
-        """For the audit log."""
+        """For the audit log (an amount of 0 makes no refund: the log is where its reason is kept)."""
         detail: dict = {"how": self.how}
         if self.how == "amount":
             detail.update(amount=self.amount, reason=self.reason.strip())
@@ -157,7 +157,7 @@ def cancel(booking_id, *, reason: str, refund: RefundChoice, actor, now: datetim
             raise ActionRefused(refusal)
         mark_cancelled(current, by="staff", reason=reason, now=now, refund=refund, actor=actor)
         audit.record("booking.cancel", record_type="booking", record_id=current.id, actor=actor,
-                     detail={"by": "staff", "reason": reason, "refund": refund.as_detail()})
+                     detail={"by": "staff", "refund": refund.as_detail()})  # the reason: in the booking
         return current
 
     return calendar_write(work)

@@ -6,7 +6,7 @@ at once (a Redis/RQ job, a background thread, or inline in tests: see `practice.
 `flask worker` round sweeps whatever is still due, so a message survives a crash of any of them.
 
     models.py     OutboxMessage: the row, its states and the database guarantees
-    outbox.py     queue_email(), queue_emails(), Attachment, rendering
+    outbox.py     queue_email(), queue_emails(), Attachment and CalendarInvite, rendering
     booking_mail.py  the messages a booking's changes send (practice.reactions calls them)
     delivery.py   deliver_due() (worker job), deliver_message(): claim with a lease, send, retry with backoff
     transport.py  the MIME message, and the SMTP server or the local folder it goes to

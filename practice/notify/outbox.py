@@ -7,8 +7,9 @@
 
 The row holds the template's name and the context (JSON values only; stored encrypted, as it carries signed
 links), and the message is rendered when it is delivered (`rendered`): the links are never stored in the clear,
-and the request that queues a message does not pay for rendering it. Rows queued before migration 0006 hold
-rendered bodies and are sent as they are.
+and the request that queues a message does not pay for rendering it; a calendar invite (CalendarInvite) is
+kept as its events and made into bytes then too. Rows queued before migration 0006 hold rendered bodies, and
+older rows hold their invites as bytes (Attachment): both are sent as they are.
 
 Templates are `templates/email/<template>.txt` and `.html`, usually extending `email/base.txt` and
 `email/base.html`. The subject is the `subject` block of the .txt template (required; whitespace is collapsed

@@ -112,7 +112,7 @@ class Refund(db.Model):
     payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id", ondelete="RESTRICT"), index=True)
     amount: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
-    reason: Mapped[str] = mapped_column(String(500), default="")
+    reason: Mapped[str] = mapped_column(EncryptedText, default="")  # staff's words may name the person: encrypted
     requested_by: Mapped[str] = mapped_column(String(300))  # "client", "system", or a staff member
     state: Mapped[RefundState] = mapped_column(_enum(RefundState, "refund_state"), index=True)
     stripe_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)

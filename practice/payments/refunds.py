@@ -155,8 +155,7 @@ def staff_refund(booking_id: uuid.UUID, *, amount: int | None, reason: str, acto
         db.session.add(refund)
         db.session.flush()
         audit.record("payment.refund", record_type="booking", record_id=booking_id, actor=actor,
-                     detail={"kind": "staff", "refund": refund.id, "amount": amount, "currency": payment.currency,
-                             "reason": reason})
+                     detail={"kind": "staff", "refund": refund.id, "amount": amount, "currency": payment.currency})
         send_after_commit(refund)
         db.session.commit()
     except BaseException:
