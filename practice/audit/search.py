@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import Select, column, or_, select, table
 
 from practice.audit.models import AuditEvent
+from practice.core.numbers import whole_number
 from practice.core.spreadsheet import safe_cell
 
 PAGE_SIZE = 100
@@ -60,12 +61,13 @@ def parse_filters(args: Mapping[str, str]) -> AuditFilters:
     date_from, date_to = _day(args, "from"), _day(args, "to")
     if date_from and date_to and date_from > date_to:
         raise FilterInvalid("The 'from' date is after the 'to' date.")
-    before = (args.get("before") or "").strip()
-    if before and not (before.isdigit() and 0 < int(before) < 2**63):
+    before_text = (args.get("before") or "").strip()
+    before = whole_number(before_text)
+    if before_text and not before:
         raise FilterInvalid("The page link is not valid: 'before' must be an event number.")
     return AuditFilters(actor=text("actor"), action=text("action"), record_type=text("record_type"),
                         record_id=text("record_id"), ip=text("ip"), date_from=date_from, date_to=date_to,
-                        before=int(before) if before else None)
+                        before=before)
 
 
 def _day(args: Mapping[str, str], name: str) -> date | None:

@@ -21,6 +21,7 @@ from practice.auth.passwords import hash_password, needs_rehash, password_proble
 from practice.core import provider_ids
 from practice.core.cancellation import KINDS as LATE_CANCEL_KINDS
 from practice.core.money import AmountInvalid, parse_amount
+from practice.core.numbers import whole_number
 from practice.counselors.models import Counselor
 from practice.database import begin_write
 from practice.extensions import db
@@ -362,10 +363,10 @@ def _late_cancellation(kind: str, fee: str | None, percent: str | None) -> dict[
         return {"late_cancel_policy": kind, "late_cancel_fee": cents}
     if kind == "fee_percent":
         text = (percent or "").strip().removesuffix("%").strip()  # "50" or "50%"
-        if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= 100:
+        if (kept := whole_number(text, max_digits=3)) is None or not 0 <= kept <= 100:
             raise AccountError("Enter the percentage kept as a whole number from 0 to 100, like 50.",
                                field="late_percent")
-        return {"late_cancel_policy": kind, "late_cancel_percent": int(text)}
+        return {"late_cancel_policy": kind, "late_cancel_percent": kept}
     return {"late_cancel_policy": kind}
 
 

@@ -19,6 +19,7 @@ from practice.access import staff
 from practice.booking.models import Booking, Client, Participant
 from practice.core import dashboard as figures
 from practice.core.charts import Point, bar_chart, line_chart
+from practice.core.numbers import whole_number
 from practice.core.spreadsheet import safe_cell
 from practice.counselors.models import Service
 from practice.extensions import db
@@ -53,10 +54,10 @@ def dashboard_csv():
 
 
 def _weeks_asked() -> int:
-    text = request.args.get("weeks", str(DEFAULT_WEEKS)).strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 3) or not figures.MIN_WEEKS <= int(text) <= figures.MAX_WEEKS:
+    weeks = whole_number(request.args.get("weeks", str(DEFAULT_WEEKS)))
+    if weeks is None or not figures.MIN_WEEKS <= weeks <= figures.MAX_WEEKS:
         abort(422, description=f"Choose a number of weeks from {figures.MIN_WEEKS} to {figures.MAX_WEEKS}.")
-    return int(text)
+    return weeks
 
 
 def _figures(weeks: int, zone: ZoneInfo, *, now: datetime) -> list[figures.Week]:

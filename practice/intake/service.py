@@ -31,6 +31,7 @@ from practice.core.intake import (
     SUICIDE_RISK_ITEMS, CrisisResources, Questionnaire, load_items, validate_answers,
     validate_section,
 )
+from practice.core.numbers import whole_number
 from practice.core.routing import decide
 from practice.database import begin_write
 from practice.extensions import db
@@ -459,8 +460,7 @@ class DecisionChanged(Exception):
 
 def parse_version(value) -> int | None:
     """The version a form carried, or None when it carried none that can be read."""
-    text = str(value or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+    return whole_number(value)
 
 
 def changes_since(booking_id: uuid.UUID, version: int) -> list[Change]:

@@ -22,6 +22,7 @@ from practice.access import staff
 from practice.audit import service as audit
 from practice.booking import assign as assigning, convert as converting
 from practice.booking.errors import ActionRefused, BookingInvalid, SlotUnavailable
+from practice.core.numbers import whole_number
 from practice.extensions import db
 from practice.intake import service, staff as staff_reads
 from practice.intake.forms import (
@@ -95,10 +96,10 @@ def _start_choices(booking, counselor_id: str | None, *, now: datetime) -> list[
     """'Keep the session's time', then the chosen counselor's free times for this booking's kind of session."""
     choices = [("", "Keep the session's time")]
     counselor = None
-    if counselor_id and counselor_id.isascii() and counselor_id.isdigit() and len(counselor_id) <= 18:
+    if (chosen := whole_number(counselor_id)) is not None:
         from practice.counselors.models import Counselor
 
-        counselor = db.session.get(Counselor, int(counselor_id))
+        counselor = db.session.get(Counselor, chosen)
     if counselor is not None:
         service_ = assigning.matching_service(counselor, format=booking.service.format,
                                               is_trial=booking.service.is_trial)
@@ -339,10 +340,11 @@ def convert(booking_id: str):
         field = getattr(form, role)
         counselor_id, _, start_text = (field.data or "").partition("|")
         start = _parsed_start(start_text)
-        if not (counselor_id.isascii() and counselor_id.isdigit() and len(counselor_id) <= 18) or not start:
+        chosen = whole_number(counselor_id)
+        if chosen is None or not start:
             field.errors = [*field.errors, "Choose one of the counselors and times offered."]
             continue
-        placements.append(converting.Placement(role, int(counselor_id), start))
+        placements.append(converting.Placement(role, chosen, start))
     if len(placements) != len(roles):
         return _convert_page(booking_id, form=form, status=422)
     offered = {role: {value for _, values in groups for value, _ in values}

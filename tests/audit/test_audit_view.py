@@ -176,6 +176,8 @@ def test_a_cell_starting_like_a_formula_is_made_text(value):
     ("before=abc", "page link"),
     ("before=-5", "page link"),
     ("before=99999999999999999999999", "page link"),
+    ("before=%C2%B2", "page link"),  # a superscript two: str.isdigit says yes, int() says no
+    ("before=0", "page link"),
     (f"actor={'a' * 500}", "too long"),
 ])
 def test_bad_filters_get_a_422_that_says_why(client, admin, query, words):
