@@ -64,7 +64,7 @@ class Booking(db.Model):
     policies_accepted_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancelled_by: Mapped[str | None] = mapped_column(String(10))  # client, staff, system
-    # Encrypted: a person's own words about why (up to 500 characters, checked where it is written), or staff's.
+    # Encrypted: a person's own words about why, or staff's (each form caps its length; a split's is the longest).
     cancel_reason: Mapped[str | None] = mapped_column(EncryptedText)
     reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
     # Asked when a paid session is booked: None (not asked: free sessions), True, or False (self-pay, who are
