@@ -1,6 +1,7 @@
 import logging
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from flask import current_app
 
 from alembic import context
@@ -17,6 +18,32 @@ logger = logging.getLogger('alembic.env')
 
 def get_engine():
     return current_app.extensions['migrate'].db.engine
+
+
+def migration_engine():
+    """The app's engine, except on SQLite: there, one of the migrations' own, with foreign keys off.
+
+    Batch mode changes a SQLite table by copying it and dropping the old one. With foreign keys on, as the app's
+    connections have them, dropping the old table first runs every ON DELETE of the tables pointing at it (a
+    rebuilt `booking` would take its participants with it). Off here, and checked before the migration commits
+    (run_migrations_online). BEGIN is sent as the app's engine sends it, so DDL is inside that transaction.
+    """
+    engine = get_engine()
+    if engine.dialect.name != "sqlite":
+        return engine
+    own = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+
+    @sa.event.listens_for(own, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+        dbapi_connection.execute("PRAGMA busy_timeout = 15000")
+
+    @sa.event.listens_for(own, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+    return own
 
 
 def get_engine_url():
@@ -98,7 +125,7 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_item)
 
-    connectable = get_engine()
+    connectable = migration_engine()
 
     with connectable.connect() as connection:
         context.configure(
@@ -109,6 +136,12 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            if connection.dialect.name == "sqlite":  # foreign keys were off (migration_engine): check them
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left rows that point at nothing: {broken[:5]}")
+    if connectable is not get_engine():
+        connectable.dispose()
 
 
 if context.is_offline_mode():

@@ -2,7 +2,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from practice.extensions import db
 
@@ -80,12 +80,15 @@ def test_outbox_rows_survive_0006_both_ways(app):
     upgrade()
 
 
-def test_0011_encrypts_the_cancel_reasons_already_there_and_gives_them_back_going_down(app):
-    """A client's reason for cancelling written before 0011 is ciphertext in the database after it, read back
-    as it was through the model, and plain again after going back down."""
+def test_0011_encrypts_the_reasons_already_there_keeps_every_row_and_gives_the_words_back_going_down(app):
+    """A client's reason for cancelling and a refund's reason written before 0011 are ciphertext in the
+    database after it, read back as they were through the models, and plain again after going back down; the
+    rows that point at the booking (its people, its payment) are all still there, on SQLite too, where the
+    column's change rebuilds the table."""
     from datetime import datetime, timedelta, timezone
 
-    from practice.booking.models import Booking, BookingStatus
+    from practice.booking.models import Booking, BookingStatus, Participant
+    from practice.payments.models import Payment, PaymentStatus, Refund, RefundState
     from tests.factories import make_counselor
     from tests.frontdesk.test_clients import make_booking
 
@@ -93,21 +96,37 @@ def test_0011_encrypts_the_cancel_reasons_already_there_and_gives_them_back_goin
     start = datetime(2026, 12, 7, 15, tzinfo=timezone.utc)
     booking = make_booking(ana, "individual-trial", start=start, status=BookingStatus.cancelled,
                            people=[("client", "Robin", "robin@example.org")], created_at=start - timedelta(days=2))
-    booking_id, words = booking.id, "My partner found the messages"
+    payment = Payment(booking_id=booking.id, amount=7500, currency="USD", status=PaymentStatus.refunded,
+                      amount_refunded=7500, succeeded_at=start, created_at=start)
+    db.session.add(payment)
+    db.session.flush()
+    db.session.add(Refund(payment_id=payment.id, amount=7500, kind="staff", requested_by="staff", reason="x",
+                          state=RefundState.succeeded, completed_at=start, created_at=start))
+    db.session.commit()
+    booking_id = booking.id
+    # 400 characters: its ciphertext is longer than the old column's 500, which going down must not trip on.
+    words = "My partner found the messages. " + "x" * 369
     db.session.remove()
 
     downgrade(revision="0010")
     db.session.execute(text("UPDATE booking SET cancel_reason = :words"), {"words": words})
+    db.session.execute(text("UPDATE refund SET reason = 'Session started late'"))
     db.session.commit()
     db.session.remove()
 
     upgrade()
     raw = db.session.scalar(text("SELECT cancel_reason FROM booking"))
     assert isinstance(raw, (bytes, memoryview)) and b"partner" not in bytes(raw)
+    assert b"Session" not in bytes(db.session.scalar(text("SELECT reason FROM refund")))
     assert db.session.get(Booking, booking_id).cancel_reason == words
+    assert db.session.scalars(select(Refund.reason)).all() == ["Session started late"]
+    assert len(db.session.scalars(select(Participant).where(Participant.booking_id == booking_id)).all()) == 1
+    assert db.session.scalars(select(Payment.booking_id)).all() == [booking_id]
     db.session.remove()
 
     downgrade(revision="0010")
     assert db.session.scalar(text("SELECT cancel_reason FROM booking")) == words
+    assert db.session.scalar(text("SELECT reason FROM refund")) == "Session started late"
+    assert db.session.scalar(text("SELECT count(*) FROM booking_participant")) == 1
     db.session.remove()
     upgrade()

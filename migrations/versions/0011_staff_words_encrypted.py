@@ -3,7 +3,9 @@
 A client's reason for cancelling is their own words; staff's (a cancel, a refund, splitting a couple booking)
 may name the person or their situation. Both columns become ciphertext (practice.crypto, ENCRYPTION_KEYS, rotated
 by `flask rotate-keys` like every encrypted column), and the rows already there are encrypted here, so the
-migration needs the app's keys (`flask db upgrade` has them).
+migration needs the app's keys (`flask db upgrade` has them): unlike the others, it imports app code
+(practice.crypto's keyring). Going back down gives the words back, cut to the old 500 characters (a split's
+reason may be longer).
 
 Revision ID: 0011
 Revises: 0010
@@ -23,12 +25,12 @@ depends_on = None
 
 BATCH = 1000
 
-# (table, column, nullable) of String(500) columns that become encrypted bytes
-COLUMNS = (("booking", "cancel_reason", True), ("refund", "reason", False))
+# (table, column, nullable, what PostgreSQL puts in while the type goes back, before the words are written)
+COLUMNS = (("booking", "cancel_reason", True, "NULL"), ("refund", "reason", False, "''"))
 
 
 def upgrade():
-    for table, column, nullable in COLUMNS:
+    for table, column, nullable, _ in COLUMNS:
         plain = _read(table, column)
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column(column, existing_type=sa.String(length=500), type_=sa.LargeBinary(),
@@ -38,12 +40,12 @@ def upgrade():
 
 
 def downgrade():
-    for table, column, nullable in reversed(COLUMNS):
-        plain = {row_id: keyring.decrypt(bytes(value)).decode("utf-8")
+    for table, column, nullable, placeholder in reversed(COLUMNS):
+        plain = {row_id: keyring.decrypt(bytes(value)).decode("utf-8")[:500]
                  for row_id, value in _read(table, column).items()}
-        with op.batch_alter_table(table, schema=None) as batch_op:
+        with op.batch_alter_table(table, schema=None) as batch_op:  # ciphertext is longer than 500: not kept
             batch_op.alter_column(column, existing_type=sa.LargeBinary(), type_=sa.String(length=500),
-                                  existing_nullable=nullable, postgresql_using=f"convert_from({column}, 'UTF8')")
+                                  existing_nullable=nullable, postgresql_using=placeholder)
         _write(table, column, sa.String(length=500), plain)
 
 
