@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Callable, TypeVar
 
 from sqlalchemy import select
 
@@ -24,6 +25,8 @@ from practice.booking.guard import calendar_write, lock_calendar
 from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus
 from practice.booking.signals import links_reissued
 from practice.extensions import db
+
+T = TypeVar("T")
 
 CHANGED = "This booking changed since you opened it. Here it is as it stands now; check it and try again."
 ATTENDANCE = (BookingStatus.completed, BookingStatus.no_show)
@@ -50,10 +53,13 @@ class RefundChoice:
             raise ValueError("an override needs an amount of 0 or more and a reason")
 
     def as_detail(self) -> dict:
-        """For the audit log (an amount of 0 makes no refund: the log is where its reason is kept)."""
+        """For the audit log. The reason for an amount is kept (encrypted) by the refund it makes; an amount of 0
+        makes none, so the log is the one place that says why nothing was given back."""
         detail: dict = {"how": self.how}
         if self.how == "amount":
-            detail.update(amount=self.amount, reason=self.reason.strip())
+            detail["amount"] = self.amount
+            if self.amount == 0:
+                detail["reason"] = self.reason.strip()
         return detail
 
 
@@ -71,9 +77,25 @@ def _counselor_of(booking_id: uuid.UUID) -> int:
     return counselor_id
 
 
-def _check_sequence(current: Booking, expected_sequence: int | None) -> None:
-    if expected_sequence is not None and current.ics_sequence != expected_sequence:
-        raise ActionRefused(CHANGED)
+def _change(booking_id, *, expected_sequence: int | None, refusal: Callable[[Booking], str | None],
+            apply: Callable[[Booking], T]) -> T:
+    """Every staff change, one way, in one transaction (guard.calendar_write): under the counselor's calendar
+    lock, the booking read again; a change made since the page was shown refused (CHANGED, when the page sent
+    its `expected_sequence`); then the action's own `refusal` (ActionRefused), and only then `apply`."""
+    booking_uuid = _uuid(booking_id)
+    counselor_id = _counselor_of(booking_uuid)
+
+    def work() -> T:
+        lock_calendar(counselor_id)
+        current = reread(booking_uuid)
+        if expected_sequence is not None and current.ics_sequence != expected_sequence:
+            raise ActionRefused(CHANGED)
+        refused = refusal(current)
+        if refused is not None:
+            raise ActionRefused(refused)
+        return apply(current)
+
+    return calendar_write(work)
 
 
 def move_refusal(booking: Booking, *, now: datetime) -> str | None:
@@ -91,12 +113,6 @@ def move_refusal(booking: Booking, *, now: datetime) -> str | None:
     return None
 
 
-def _refuse_unless_changeable(current: Booking, *, now: datetime) -> None:
-    refusal = move_refusal(current, now=now)
-    if refusal is not None:
-        raise ActionRefused(refusal)
-
-
 def cancel_refusal(booking: Booking) -> str | None:
     """Why staff can't cancel this booking, or None. Unlike a move, a session that has started may still be
     cancelled (the counselor could not hold it, say), so that it can be refunded."""
@@ -111,17 +127,12 @@ def reschedule(booking_id, new_start: datetime, *, actor, now: datetime,
                expected_sequence: int | None) -> BookingCreated:
     """Move the booking to `new_start`, which must be one of the counselor's free slots for its service
     (SlotUnavailable otherwise). Each person gets a fresh link, by booking_rescheduled as when a client moves it."""
-    booking_uuid = _uuid(booking_id)
+    _uuid(booking_id)  # an id that can name no booking is a 404 before the start is looked at
     if new_start.tzinfo is None:
         raise BookingInvalid({"start": [START_NEEDS_OFFSET]})
     new_start = new_start.astimezone(timezone.utc)
-    counselor_id = _counselor_of(booking_uuid)
 
-    def work() -> BookingCreated:
-        lock_calendar(counselor_id)
-        current = reread(booking_uuid)
-        _check_sequence(current, expected_sequence)
-        _refuse_unless_changeable(current, now=now)
+    def apply(current: Booking) -> BookingCreated:
         if new_start == current.starts_at:
             raise BookingInvalid({"start": ["That is the time the session already has."]})
         if new_start <= now:
@@ -132,7 +143,8 @@ def reschedule(booking_id, new_start: datetime, *, actor, now: datetime,
                      detail={"by": "staff", "from": old_start.isoformat(), "to": new_start.isoformat()})
         return BookingCreated(current, tokens)
 
-    return calendar_write(work)
+    return _change(booking_id, expected_sequence=expected_sequence,
+                   refusal=lambda current: move_refusal(current, now=now), apply=apply)
 
 
 def cancel(booking_id, *, reason: str, refund: RefundChoice, actor, now: datetime,
@@ -145,22 +157,14 @@ def cancel(booking_id, *, reason: str, refund: RefundChoice, actor, now: datetim
         raise BookingInvalid({"reason": ["Say why the booking is being cancelled."]})
     if len(reason) > 500:
         raise BookingInvalid({"reason": ["Keep the reason under 500 characters."]})
-    booking_uuid = _uuid(booking_id)
-    counselor_id = _counselor_of(booking_uuid)
 
-    def work() -> Booking:
-        lock_calendar(counselor_id)
-        current = reread(booking_uuid)
-        _check_sequence(current, expected_sequence)
-        refusal = cancel_refusal(current)
-        if refusal is not None:
-            raise ActionRefused(refusal)
+    def apply(current: Booking) -> Booking:
         mark_cancelled(current, by="staff", reason=reason, now=now, refund=refund, actor=actor)
         audit.record("booking.cancel", record_type="booking", record_id=current.id, actor=actor,
                      detail={"by": "staff", "refund": refund.as_detail()})  # the reason: in the booking
         return current
 
-    return calendar_write(work)
+    return _change(booking_id, expected_sequence=expected_sequence, refusal=cancel_refusal, apply=apply)
 
 
 def attendance_refusal(booking: Booking, outcome: BookingStatus | None = None, *, now: datetime) -> str | None:
@@ -186,16 +190,8 @@ def mark_attendance(booking_id, outcome: BookingStatus | str, *, actor, now: dat
         outcome = None
     if outcome not in ATTENDANCE:
         raise BookingInvalid({"outcome": ["Choose whether the session was held or missed."]})
-    booking_uuid = _uuid(booking_id)
-    counselor_id = _counselor_of(booking_uuid)
 
-    def work() -> Booking:
-        lock_calendar(counselor_id)
-        current = reread(booking_uuid)
-        _check_sequence(current, expected_sequence)
-        refusal = attendance_refusal(current, outcome, now=now)
-        if refusal is not None:
-            raise ActionRefused(refusal)
+    def apply(current: Booking) -> Booking:
         before = current.status
         current.status = outcome
         current.updated_at = now
@@ -203,7 +199,8 @@ def mark_attendance(booking_id, outcome: BookingStatus | str, *, actor, now: dat
                      detail={"from": before.value, "to": outcome.value})
         return current
 
-    return calendar_write(work)
+    return _change(booking_id, expected_sequence=expected_sequence,
+                   refusal=lambda current: attendance_refusal(current, outcome, now=now), apply=apply)
 
 
 def links_refusal(booking: Booking, *, now: datetime) -> str | None:
@@ -221,15 +218,8 @@ def links_refusal(booking: Booking, *, now: datetime) -> str | None:
 def resend_links(booking_id, *, actor, now: datetime) -> int:
     """End each person's manage links and email each one a fresh link of their own (links_reissued, one
     message per person, to that person's address only). Returns how many people were sent one."""
-    booking_uuid = _uuid(booking_id)
-    counselor_id = _counselor_of(booking_uuid)
 
-    def work() -> int:
-        lock_calendar(counselor_id)  # a move at the same moment re-issues links too: one after the other
-        current = reread(booking_uuid)
-        refusal = links_refusal(current, now=now)
-        if refusal is not None:
-            raise ActionRefused(refusal)
+    def apply(current: Booking) -> int:  # under the lock: a move at the same moment re-issues links too
         sent = 0
         for participant in current.participants:
             revoke_links(participant, now=now, reason="reissued")
@@ -242,4 +232,5 @@ def resend_links(booking_id, *, actor, now: datetime) -> int:
                      detail={"by": "staff", "people": sent})
         return sent
 
-    return calendar_write(work)
+    return _change(booking_id, expected_sequence=None, refusal=lambda current: links_refusal(current, now=now),
+                   apply=apply)

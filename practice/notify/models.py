@@ -50,7 +50,8 @@ class OutboxMessage(db.Model):
     subject: Mapped[str | None] = mapped_column(String(300))
     text_body: Mapped[str | None] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
-    # [{"filename", "content_type", "content_b64"}]: small files such as calendar invites.
+    # Small files such as calendar invites, as outbox.load_attachment reads them: {"filename", "content_type",
+    # "content_b64"}, or for an invite made when the message is delivered {"filename", "content_type", "calendar"}.
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     state: Mapped[OutboxState] = mapped_column(
         Enum(OutboxState, name="outbox_state", native_enum=False, length=10, create_constraint=True,
