@@ -62,8 +62,25 @@ class User(db.Model):
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
 
+    # Who works with whose sessions: the rules every staff page applies, here once.
+    @property
+    def in_office(self) -> bool:
+        """Admins and the front desk, who work with every counselor's sessions and clients."""
+        return self.role in ("admin", "frontdesk")
+
+    def is_counselor_for(self, counselor_id: int | None) -> bool:
+        return self.role == "counselor" and self.counselor_id is not None and self.counselor_id == counselor_id
+
+    def office_or_counselor(self, counselor_id: int | None) -> bool:
+        """That counselor's sessions, hours and intakes: the office, or the counselor themself."""
+        return self.in_office or self.is_counselor_for(counselor_id)
+
+    def admin_or_counselor(self, counselor_id: int | None) -> bool:
+        """What is the counselor's own (their profile, calendars, their clients' answers): them, or an admin."""
+        return self.role == "admin" or self.is_counselor_for(counselor_id)
+
     def may_edit_counselor(self, counselor: Counselor) -> bool:
-        return self.role == "admin" or (self.role == "counselor" and self.counselor_id == counselor.id)
+        return self.admin_or_counselor(counselor.id)
 
 
 class StaffSession(db.Model):

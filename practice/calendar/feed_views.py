@@ -48,7 +48,7 @@ def rotate(slug: str):
 def may_change_calendars(user, counselor: Counselor) -> bool:
     """The counselor's own subscription and CalDAV connection: the counselor, or an admin helping them. Not the
     front desk: the feed address is a key to the counselor's diary."""
-    return user.role == "admin" or (user.role == "counselor" and user.counselor_id == counselor.id)
+    return user.admin_or_counselor(counselor.id)
 
 
 def own_calendar(slug: str) -> Counselor:

@@ -55,10 +55,6 @@ def _booking(booking_id: str) -> Booking:
     return booking
 
 
-def _acts_on_everything(user) -> bool:
-    return user.role in ("admin", "frontdesk")
-
-
 @dataclass
 class Forms:
     reschedule: StaffRescheduleForm
@@ -95,7 +91,7 @@ def _page(booking: Booking, *, forms: Forms | None = None, status: int = 200, pr
         forms = _blank_forms(booking)
     client_zone = booking.client_timezone or booking.counselor.timezone
     payment = Payment.of_booking(booking.id)
-    acts = _acts_on_everything(me)
+    acts = me.in_office
     move_refusal = staff_changes.move_refusal(booking, now=now)
     cancel_refusal = staff_changes.cancel_refusal(booking)
     attendance_refusal = staff_changes.attendance_refusal(booking, now=now)

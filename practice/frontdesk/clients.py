@@ -215,7 +215,7 @@ def person_for(client: Client, viewer, *, with_answers: bool = True, audited: st
                             estimates.get(booking.id) if participant.role == "client" else None))
     messages, more = None, False
     blocks: list[SelfBookingBlock] = []
-    if viewer.role in ("admin", "frontdesk") and client.email:
+    if viewer.in_office and client.email:
         # Messages and blocks are kept by address, not by booking: only staff who see every booking see them.
         found = db.session.scalars(select(OutboxMessage).where(func.lower(OutboxMessage.to_email) == client.email)
                                    .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())

@@ -52,8 +52,7 @@ def counselor_scope(user) -> int | None:
 
 
 def may_see(user, booking: Booking) -> bool:
-    return user.role in ("admin", "frontdesk") or (user.role == "counselor" and user.counselor_id is not None
-                                                   and user.counselor_id == booking.counselor_id)
+    return user.office_or_counselor(booking.counselor_id)
 
 
 # --- what a row shows -------------------------------------------------------------------------------------

@@ -28,12 +28,12 @@ class NotAllowed(Exception):
 
 
 def may_open(user, booking: Booking) -> bool:
-    return user.role in ("admin", "frontdesk") or (user.role == "counselor"
-                                                   and user.counselor_id == booking.counselor_id)
+    return user.office_or_counselor(booking.counselor_id)
 
 
 def may_see_answers(user, booking: Booking) -> bool:
-    return user.role == "admin" or (user.role == "counselor" and user.counselor_id == booking.counselor_id)
+    """Clinical: the booking's counselor, or an admin; never the front desk."""
+    return user.admin_or_counselor(booking.counselor_id)
 
 
 def may_decide(user, booking: Booking) -> bool:
@@ -41,12 +41,12 @@ def may_decide(user, booking: Booking) -> bool:
 
 
 def may_lift_block(user) -> bool:
-    return user.role in ("admin", "frontdesk")
+    return user.in_office
 
 
 def may_manage(user) -> bool:
     """Mark done, assign a counselor, split a couple booking: front desk and admins (the routes say so too)."""
-    return user.role in ("admin", "frontdesk")
+    return user.in_office
 
 
 def convert_refusal(booking: Booking, decision: RoutingDecision | None, *, now: datetime) -> str | None:

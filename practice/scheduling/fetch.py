@@ -13,6 +13,8 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from practice.core.numbers import whole_number
+
 MAX_REDIRECTS = 3
 USER_AGENT = "practice-calendar-sync/1.0"
 
@@ -109,7 +111,8 @@ def fetch_feed(url: str, *, policy: FetchPolicy, etag: str | None = None,
             if response.status != 200:
                 raise FetchError(f"The calendar's server answered {response.status} {response.reason}.")
             declared = response.getheader("Content-Length")
-            if declared and declared.isdigit() and int(declared) > policy.max_bytes:
+            size = whole_number(declared)  # a header may say anything, "²" included: the read below is capped
+            if size is not None and size > policy.max_bytes:
                 raise FetchError(_too_big(policy))
             body = response.read(policy.max_bytes + 1)
             if len(body) > policy.max_bytes:

@@ -181,7 +181,7 @@ def remove_feed(slug: str, feed_id: int):
 
 def may_manage_availability(user, counselor: Counselor) -> bool:
     """Front desk and admins manage anyone's availability; a counselor only their own."""
-    return user.role in ("admin", "frontdesk") or (user.role == "counselor" and user.counselor_id == counselor.id)
+    return user.office_or_counselor(counselor.id)
 
 
 def _counselor(slug: str) -> Counselor:
@@ -194,7 +194,7 @@ def _counselor(slug: str) -> Counselor:
 
 def _page(counselor: Counselor, current: str) -> dict:
     """What every availability page shows around its content: whose, in which zone, and the sub-navigation."""
-    return {"c": counselor, "current": current, "own": current_user.counselor_id == counselor.id,
+    return {"c": counselor, "current": current, "own": current_user.is_counselor_for(counselor.id),
             "local_now": clock.now().astimezone(ZoneInfo(counselor.timezone))}
 
 

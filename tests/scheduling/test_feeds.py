@@ -93,6 +93,7 @@ class FeedServer:
 
     def __init__(self):
         self.body, self.status, self.requests = FEED, 200, 0
+        self.content_length = None  # what the Content-Length header says; None: the body's true length
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -105,7 +106,7 @@ class FeedServer:
                     return
                 self.send_response(outer.status)
                 self.send_header("Content-Type", "text/calendar")
-                self.send_header("Content-Length", str(len(outer.body)))
+                self.send_header("Content-Length", outer.content_length or str(len(outer.body)))
                 self.end_headers()
                 self.wfile.write(outer.body)
 
@@ -233,6 +234,16 @@ def test_oversized_feed_is_refused(feed_server):
     feed_server.body = b"X" * 20_000
     with pytest.raises(FetchError, match="larger than"):
         fetch_feed(feed_server.url, policy=FetchPolicy(max_bytes=10_000, allowed_networks=("127.0.0.1/32",)))
+
+
+def test_a_content_length_that_is_no_number_is_not_believed(feed_server):
+    """"²" is a digit to str.isdigit and not a number to int(): the body is read, and its size decides."""
+    allowed = FetchPolicy(max_bytes=10_000, allowed_networks=("127.0.0.1/32",))
+    feed_server.content_length = "\u00b2"
+    assert fetch_feed(feed_server.url, policy=allowed).body == FEED
+    feed_server.body = b"X" * 20_000
+    with pytest.raises(FetchError, match="larger than"):
+        fetch_feed(feed_server.url, policy=allowed)
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/cal.ics", "file:///etc/passwd", "not a url", "javascript:x"])
