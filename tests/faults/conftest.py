@@ -7,29 +7,16 @@ import shutil
 
 import pytest
 
-from tests.faults.stack import HoldingSmtpServer, PrivateRedis, Stack, drop_database, make_database, seed
-from tests.faults.stack import temporary_directory
+from tests.faults.stack import drop_database, make_database, running_stack, temporary_directory
 
 
 @pytest.fixture
 def stack(postgres_template):
     tmp = temporary_directory()
     url = make_database(postgres_template)
-    redis = PrivateRedis(tmp)
-    smtp = HoldingSmtpServer()
-    built = None
     try:
-        redis.start()
-        smtp.start()
-        built = Stack(tmp=tmp, database_url=url, redis_url=redis.url, smtp=smtp)
-        built.redis = redis
-        built.counselors = seed(built.app_config())
-        yield built
+        with running_stack(tmp, url) as built:
+            yield built
     finally:
-        if built is not None:
-            built.stop_all()
-        smtp.release()  # a held message must not keep the server's loop from stopping
-        smtp.close()
-        redis.stop()
         drop_database(url)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time as dtime, timedelta, timezone
 from pathlib import Path
@@ -399,6 +400,28 @@ def drop_database(url: str) -> None:
 
 def temporary_directory() -> Path:
     return Path(tempfile.mkdtemp(prefix="practice-faults-"))
+
+
+@contextmanager
+def running_stack(tmp: Path, database_url: str):
+    """A Stack on this (migrated, empty) database with a private Redis and a holding SMTP server, seeded with
+    counselors; its processes, the SMTP server and Redis stopped after. The database and `tmp` are the caller's."""
+    redis = PrivateRedis(tmp)
+    smtp = HoldingSmtpServer()
+    built = None
+    try:
+        redis.start()
+        smtp.start()
+        built = Stack(tmp=tmp, database_url=database_url, redis_url=redis.url, smtp=smtp)
+        built.redis = redis
+        built.counselors = seed(built.app_config())
+        yield built
+    finally:
+        if built is not None:
+            built.stop_all()
+        smtp.release()  # a held message must not keep the server's loop from stopping
+        smtp.close()
+        redis.stop()
 
 
 def book_in_process(stack: Stack, count: int) -> list[str]:

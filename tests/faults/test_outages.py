@@ -19,8 +19,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.faults.stack import (COUNSELORS, HoldingSmtpServer, PrivatePostgres, PrivateRedis, Stack, booking_body,
-                                first_start, seed, temporary_directory, wait_until)
+from tests.faults.stack import (COUNSELORS, PrivatePostgres, Stack, booking_body, first_start, running_stack,
+                                temporary_directory, wait_until)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -55,23 +55,13 @@ def private_postgres_stack():
 
     tmp = temporary_directory()
     postgres = PrivatePostgres(tmp / "postgres")
-    redis = PrivateRedis(tmp)
-    smtp = HoldingSmtpServer()
-    stack = None
     try:
         postgres.init()
         _migrate(tmp, postgres.url)
-        redis.start()
-        smtp.start()
-        stack = Stack(tmp=tmp, database_url=postgres.url, redis_url=redis.url, smtp=smtp)
-        stack.postgres = postgres
-        stack.counselors = seed(stack.app_config())
-        yield stack
+        with running_stack(tmp, postgres.url) as stack:
+            stack.postgres = postgres
+            yield stack
     finally:
-        if stack is not None:
-            stack.stop_all()
-        smtp.close()
-        redis.stop()
         postgres.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
