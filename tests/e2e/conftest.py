@@ -91,13 +91,28 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server, timezone_id="America/Chicago", locale="en-US")
+def open_page(browser, base_url: str, *, timezone_id: str = "America/Chicago"):
+    """A browser context of its own and a page in it: (context, page). Close the context when done."""
+    context = browser.new_context(base_url=base_url, timezone_id=timezone_id, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(10_000)
+    return context, page
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context, page = open_page(browser, live_server)
     yield page
     context.close()
+
+
+def watch_problems(page, problems: list[str], *, console: bool = True) -> None:
+    """Collect the page's script errors into `problems`, and with `console` the console's errors too (CSP
+    refusals among them); the browser's own favicon request is not ours to judge."""
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    if console:
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error"
+                and not msg.location.get("url", "").endswith("/favicon.ico") else None)
 
 
 def serious_violations(page) -> list[str]:

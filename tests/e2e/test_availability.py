@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from practice.demo import DEMO_STAFF
-from tests.e2e.conftest import serious_violations
+from tests.e2e.conftest import serious_violations, watch_problems
 
 pytestmark = pytest.mark.browser
 
@@ -28,10 +28,8 @@ def sign_in(page, email: str, password: str) -> None:
 
 
 def test_counselor_sets_hours_and_time_off_and_sees_them_on_the_week_calendar(page):
-    problems = []  # script errors and CSP refusals; the browser's own favicon request is not ours to judge
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error"
-            and not msg.location.get("url", "").endswith("/favicon.ico") else None)
+    problems = []
+    watch_problems(page, problems)
     sign_in(page, MAYA.email, MAYA.password)
 
     # Weekly hours: a late Sunday range, in a row the "Add another range" button makes.

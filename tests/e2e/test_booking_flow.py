@@ -16,7 +16,7 @@ from sqlalchemy import select
 from practice.counselors.models import Counselor
 from practice.extensions import db
 from practice.scheduling.models import SchedulingPolicy, WeeklyHours
-from tests.e2e.conftest import serious_violations
+from tests.e2e.conftest import serious_violations, watch_problems
 from tests.scheduling.helpers import give_hours
 
 pytestmark = pytest.mark.browser
@@ -77,10 +77,8 @@ def fill_client(page, state: str) -> None:
 
 
 def test_a_client_books_a_free_individual_trial(page):
-    problems = []  # script errors and CSP refusals; the browser's own favicon request is not ours to judge
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error"
-            and not msg.location.get("url", "").endswith("/favicon.ico") else None)
+    problems = []
+    watch_problems(page, problems)
 
     when = choose_first_time(page, "hana-seo", re.compile(r"^Choose a time for a \d+-minute individual trial$"))
     expect(page.locator(".booking-summary")).to_contain_text("Individual trial session")

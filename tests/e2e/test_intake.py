@@ -22,7 +22,7 @@ from practice.intake import service as intake_service
 from practice.extensions import db
 from practice.intake.models import Intake, RoutingDecision
 from tests.answers import valid_answers
-from tests.e2e.conftest import serious_violations
+from tests.e2e.conftest import open_page, serious_violations, watch_problems
 
 pytestmark = pytest.mark.browser
 
@@ -95,17 +95,13 @@ def test_both_partners_answer_privately_and_only_a_sees_crisis_resources(browser
     paths = book_couple(live_app)
     problems = []
 
-    def open_page():
-        context = browser.new_context(base_url=live_server, timezone_id="America/Chicago", locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error"
-                and not msg.location.get("url", "").endswith("/favicon.ico") else None)
+    def open_watched_page():
+        context, page = open_page(browser, live_server)
+        watch_problems(page, problems)
         return context, page
 
     # Partner A: one yes on the suicide questions. The follow-up and crisis resources appear at once.
-    a_context, a = open_page()
+    a_context, a = open_watched_page()
     a.goto(paths["client"])
     assert serious_violations(a) == []
 
@@ -126,7 +122,7 @@ def test_both_partners_answer_privately_and_only_a_sees_crisis_resources(browser
     a_context.close()
 
     # Partner B: a calm intake; none of A's answers shows anywhere.
-    b_context, b = open_page()
+    b_context, b = open_watched_page()
 
     def b_safety_page(page):
         expect(page.locator("#crisis")).to_be_hidden()

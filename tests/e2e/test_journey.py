@@ -31,7 +31,7 @@ from practice.payments.policy import policy_of
 from practice.payments.stripe_api import client as stripe_client
 from practice.web.filters import money
 from tests.answers import valid_answers
-from tests.e2e.conftest import LIVE_ENGINES, serious_violations
+from tests.e2e.conftest import LIVE_ENGINES, open_page, serious_violations, watch_problems
 from tests.e2e.test_frontdesk_queue import sign_in
 from tests.e2e.test_intake import answer_everything
 from tests.e2e.test_paying import fill_card
@@ -90,10 +90,8 @@ def test_a_couple_books_pays_answers_is_processed_moves_and_cancels_with_the_pol
     problems = []
 
     def new_page():
-        context = browser.new_context(base_url=live_server, timezone_id="America/Denver", locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        context, page = open_page(browser, live_server, timezone_id="America/Denver")
+        watch_problems(page, problems, console=False)
         return context, page
 
     client_context, page = new_page()
