@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, bindparam, exists, select
 
 from practice.audit import service as audit
 from practice.booking.errors import BookingInvalid, SlotUnavailable
@@ -113,17 +113,22 @@ def _client(person: PersonIn, *, now: datetime) -> Client:
                   state=(person.state or "").upper() or None, created_at=now)
 
 
+# Built once, like the guard's statements: making it (and its cache key) on every booking cost more than running it.
+_CHOSEN = (
+    select(Counselor, Service, SchedulingPolicy,
+           exists().where(License.counselor_id == Counselor.id, License.state == bindparam("chosen_state"))
+           .label("licensed"))
+    .outerjoin(SchedulingPolicy, SchedulingPolicy.counselor_id == Counselor.id)
+    .outerjoin(Service, and_(Service.counselor_id == Counselor.id, Service.slug == bindparam("chosen_service")))
+    .where(Counselor.slug == bindparam("chosen_counselor"), Counselor.active)
+)
+
+
 def _chosen(req: BookingRequest) -> tuple[Counselor, Service, SchedulingPolicy | None, bool]:
     """The active counselor asked for, the service asked for, its booking rules (None: the defaults), and
     whether it is licensed in the client's state: one statement."""
-    licensed = exists().where(License.counselor_id == Counselor.id,
-                              License.state == (req.client.state or "").upper()).label("licensed")
-    row = db.session.execute(
-        select(Counselor, Service, SchedulingPolicy, licensed)
-        .outerjoin(SchedulingPolicy, SchedulingPolicy.counselor_id == Counselor.id)
-        .outerjoin(Service, and_(Service.counselor_id == Counselor.id, Service.slug == req.service))
-        .where(Counselor.slug == req.counselor, Counselor.active)
-    ).first()
+    row = db.session.execute(_CHOSEN, {"chosen_counselor": req.counselor, "chosen_service": req.service,
+                                       "chosen_state": (req.client.state or "").upper()}).first()
     if row is None:
         raise BookingInvalid({"counselor": ["There is no counselor with that name taking bookings."]})
     counselor, service, policy, is_licensed = row

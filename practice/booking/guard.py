@@ -88,7 +88,7 @@ def lock_calendar(counselor_id: int) -> None:
     """Wait for, then hold until the transaction ends, the right to write this counselor's calendar. Call it
     before reading anything the write depends on. (On SQLite the write lock is already held.)"""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(CALENDAR_LOCK_CLASS, counselor_id)))
+        db.session.execute(_LOCK, {"lock_counselor": counselor_id})
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
@@ -101,9 +101,10 @@ def _is_retryable(exc: DBAPIError) -> bool:
     return "database is locked" in str(exc.orig)
 
 
-# The guard's statements, built once. A moved booking does not clash with itself (`moving`, or NO_BOOKING when
-# nothing moves). Parameters are named unlike the columns: in an UPDATE, a parameter named after a column
-# would set it.
+# The guard's statements, built once: building a statement (and its cache key) costs more than running these.
+# A moved booking does not clash with itself (`moving`, or NO_BOOKING when nothing moves). Parameters are named
+# unlike the columns: in an UPDATE, a parameter named after a column would set it.
+_LOCK = select(func.pg_advisory_xact_lock(CALENDAR_LOCK_CLASS, bindparam("lock_counselor")))
 _OVERLAPS = and_(Booking.counselor_id == bindparam("claim_counselor"), Booking.starts_at < bindparam("claim_until"),
                  Booking.blocked_until > bindparam("claim_start"), Booking.id != bindparam("claim_moving"))
 # Every booking in a live status that overlaps, and whether it still holds its time (a hold that ran out does

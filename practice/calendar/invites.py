@@ -17,7 +17,7 @@ from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from practice.auth.models import DEFAULT_PRACTICE_NAME, PracticeSettings, User
 from practice.booking.models import Booking, BookingStatus, Participant
@@ -98,17 +98,21 @@ class Known:
     counselor_email: str | None  # the counselor's own sign-in address, when they have an active account
 
 
+# Built once: making the statement (and its cache key) each time cost more than running it.
+_SETTINGS = select(PracticeSettings.practice_name, PracticeSettings.address).where(PracticeSettings.id == 1)
+_KNOWN = select(
+    _SETTINGS.with_only_columns(PracticeSettings.practice_name).scalar_subquery(),
+    _SETTINGS.with_only_columns(PracticeSettings.address).scalar_subquery(),
+    select(User.email).where(User.counselor_id == bindparam("known_counselor"), User.active.is_(True)).limit(1)
+    .scalar_subquery(),
+)
+
+
 def _known(counselor_id: int) -> Known:
     """Read in one statement: invites are made inside the booking's transaction, where every round trip counts
     (tests/booking/test_writes.py)."""
-    settings = select(PracticeSettings.practice_name, PracticeSettings.address).where(PracticeSettings.id == 1)
     with db.session.no_autoflush:  # nothing pending matters here; a flush now would split the caller's batches
-        name, address, email = db.session.execute(select(
-            settings.with_only_columns(PracticeSettings.practice_name).scalar_subquery(),
-            settings.with_only_columns(PracticeSettings.address).scalar_subquery(),
-            select(User.email).where(User.counselor_id == counselor_id, User.active.is_(True)).limit(1)
-            .scalar_subquery(),
-        )).one()
+        name, address, email = db.session.execute(_KNOWN, {"known_counselor": counselor_id}).one()
     return Known(name or DEFAULT_PRACTICE_NAME, address or "", email or None)
 
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -395,7 +395,7 @@ def self_booking_blocked(email: str | None) -> bool:
     email = blocked_email_key(email)
     if not email:
         return False
-    return db.session.scalar(select(self_booking_block_exists(email))) is True
+    return db.session.scalar(_BLOCKED, {"blocked_email": email}) is True
 
 
 def blocked_email_key(email: str | None) -> str:
@@ -407,6 +407,9 @@ def self_booking_block_exists(email):
     """The SQL condition behind self_booking_blocked(): a block on `email` (a blocked_email_key value, or a
     bind parameter carrying one) that was not lifted. For a caller that asks inside a query of its own."""
     return exists().where(SelfBookingBlock.email == email, SelfBookingBlock.lifted_at.is_(None))
+
+
+_BLOCKED = select(self_booking_block_exists(bindparam("blocked_email")))  # built once: asked on every booking
 
 
 def active_blocks(booking: Booking) -> list[SelfBookingBlock]:
