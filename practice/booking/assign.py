@@ -15,10 +15,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 
 from practice.audit import service as audit
-from practice.booking.change import issue_link, revoke_links
+from practice.booking.change import counselor_of, issue_link, reread, revoke_links
 from practice.booking.errors import ActionRefused, BookingInvalid, SlotUnavailable
 from practice.booking.guard import calendar_write, claim, lock_calendar
 from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus
@@ -80,16 +79,12 @@ def reassign(booking_id: uuid.UUID, counselor_id: int, *, new_start: datetime | 
         if new_start.tzinfo is None:
             raise BookingInvalid({"start": ["Choose one of the times offered."]})
         new_start = new_start.astimezone(timezone.utc)
-    old_counselor_id = db.session.scalar(select(Booking.counselor_id).where(Booking.id == booking_id))
-    if old_counselor_id is None:
-        raise ActionRefused("There is no such booking.", status=404)
+    old_counselor_id = counselor_of(booking_id)
 
     def work() -> Reassigned:
         for calendar in sorted({old_counselor_id, counselor_id}):
             lock_calendar(calendar)
-        current = db.session.get(Booking, booking_id, populate_existing=True)
-        if current is None:
-            raise ActionRefused("There is no such booking.", status=404)
+        current = reread(booking_id)
         if current.counselor_id != old_counselor_id:
             raise ActionRefused("Someone gave this booking to another counselor a moment ago. Here it is as it "
                                 "stands now.")

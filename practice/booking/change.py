@@ -100,9 +100,24 @@ def issue_link(participant: Participant, *, now: datetime) -> str:
     return token
 
 
+NO_SUCH_BOOKING = "There is no such booking."
+
+
+def counselor_of(booking_id: uuid.UUID) -> int:
+    """Whose calendar the booking is in: the lock to take before reading it again (ActionRefused, 404, when
+    there is no such booking)."""
+    counselor_id = db.session.scalar(select(Booking.counselor_id).where(Booking.id == booking_id))
+    if counselor_id is None:
+        raise ActionRefused(NO_SUCH_BOOKING, status=404)
+    return counselor_id
+
+
 def reread(booking_id: uuid.UUID) -> Booking:
-    """The booking as it stands now, read under the calendar lock."""
-    return db.session.get(Booking, booking_id, populate_existing=True)
+    """The booking as it stands now, read under the calendar lock (ActionRefused, 404, if it is gone)."""
+    current = db.session.get(Booking, booking_id, populate_existing=True)
+    if current is None:
+        raise ActionRefused(NO_SUCH_BOOKING, status=404)
+    return current
 
 
 def move(current: Booking, new_start: datetime, *, now: datetime) -> dict[str, str]:
@@ -203,7 +218,7 @@ def confirm_paid(booking_id: uuid.UUID, *, now: datetime) -> str:
         "cancelled"  the booking was cancelled by someone before the payment arrived: not confirmed
     A payment that arrives after its hold ran out still confirms the booking when the time is free.
     """
-    counselor_id = db.session.scalar(select(Booking.counselor_id).where(Booking.id == booking_id))
+    counselor_id = counselor_of(booking_id)
     lock_calendar(counselor_id)
     current = reread(booking_id)
     if current.status in (BookingStatus.confirmed, BookingStatus.completed, BookingStatus.no_show):

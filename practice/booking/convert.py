@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from practice.audit import service as audit
 from practice.booking.assign import matching_service
-from practice.booking.change import issue_link, mark_cancelled
+from practice.booking.change import counselor_of, issue_link, mark_cancelled, reread
 from practice.booking.errors import ActionRefused, BookingInvalid
 from practice.booking.guard import calendar_write, claim, lock_calendar
 from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus, Participant
@@ -85,16 +85,12 @@ def convert(booking_id: uuid.UUID, placements: list[Placement], *, reason: str, 
         errors["reason"] = ["Keep the reason to 2,000 characters or fewer."]
     if errors:
         raise BookingInvalid(errors)
-    couple_counselor = db.session.scalar(select(Booking.counselor_id).where(Booking.id == booking_id))
-    if couple_counselor is None:
-        raise ActionRefused("There is no such booking.", status=404)
+    couple_counselor = counselor_of(booking_id)
 
     def work() -> Converted:
         for calendar in sorted({couple_counselor, *(p.counselor_id for p in placements)}):
             lock_calendar(calendar)
-        couple = db.session.get(Booking, booking_id, populate_existing=True)
-        if couple is None:
-            raise ActionRefused("There is no such booking.", status=404)
+        couple = reread(booking_id)
         refused = convertible(couple, now=now)
         if refused:
             raise ActionRefused(refused)

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, TypeVar
 
-from sqlalchemy import select
 
 from practice.audit import service as audit
-from practice.booking.change import issue_link, mark_cancelled, move, reread, revoke_links
+from practice.booking.change import (
+    NO_SUCH_BOOKING, counselor_of, issue_link, mark_cancelled, move, reread, revoke_links,
+)
 from practice.booking.create import START_NEEDS_OFFSET, BookingCreated
 from practice.booking.errors import ActionRefused, BookingInvalid
 from practice.booking.guard import calendar_write, lock_calendar
 from practice.booking.models import LIVE_STATUSES, Booking, BookingStatus
 from practice.booking.signals import links_reissued
-from practice.extensions import db
 
 T = TypeVar("T")
 
@@ -67,14 +67,7 @@ def _uuid(booking_id) -> uuid.UUID:
     try:
         return booking_id if isinstance(booking_id, uuid.UUID) else uuid.UUID(str(booking_id))
     except ValueError:
-        raise ActionRefused("There is no such booking.", status=404) from None
-
-
-def _counselor_of(booking_id: uuid.UUID) -> int:
-    counselor_id = db.session.scalar(select(Booking.counselor_id).where(Booking.id == booking_id))
-    if counselor_id is None:
-        raise ActionRefused("There is no such booking.", status=404)
-    return counselor_id
+        raise ActionRefused(NO_SUCH_BOOKING, status=404) from None
 
 
 def _change(booking_id, *, expected_sequence: int | None, refusal: Callable[[Booking], str | None],
@@ -83,7 +76,7 @@ def _change(booking_id, *, expected_sequence: int | None, refusal: Callable[[Boo
     lock, the booking read again; a change made since the page was shown refused (CHANGED, when the page sent
     its `expected_sequence`); then the action's own `refusal` (ActionRefused), and only then `apply`."""
     booking_uuid = _uuid(booking_id)
-    counselor_id = _counselor_of(booking_uuid)
+    counselor_id = counselor_of(booking_uuid)
 
     def work() -> T:
         lock_calendar(counselor_id)
