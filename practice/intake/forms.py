@@ -94,9 +94,9 @@ def flag_label(code: str) -> str:
 
 
 class _Versioned(FlaskForm):
-    # The decision's version the page was rendered at: a change from an older page is refused (409). No id: a
-    # page holds several of these forms, and ids must be unique.
-    version = HiddenField(render_kw={"id": False})
+    # The decision's version the page was rendered at: a change from an older page is refused (409). The intake
+    # page holds several of these forms: it renders their hidden fields without ids (macros.html hidden_fields).
+    version = HiddenField()
 
 
 class DecisionForm(_Versioned):

@@ -10,7 +10,7 @@ person's entries kept in their form (practice.intake.service.DecisionChanged).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from practice import clock
 from practice.access import staff
 from practice.audit import service as audit
-from practice.booking import assign as assigning, convert as converting
+from practice.booking import assign as assigning, convert as converting, display
 from practice.booking.errors import ActionRefused, BookingInvalid, SlotUnavailable
 from practice.core.numbers import whole_number
 from practice.extensions import db
@@ -224,11 +224,7 @@ def _parsed_start(value: str | None) -> datetime | None | bool:
     """The start a form chose (aware, UTC), None for none, False when it can't be read."""
     if not value:
         return None
-    try:
-        start = datetime.fromisoformat(value)
-        return start.astimezone(timezone.utc) if start.tzinfo else False
-    except (ValueError, OverflowError):  # OverflowError: near year 1 or 9999 there is no UTC time
-        return False
+    return display.parse_start(value) or False
 
 
 @bp.post("/staff/intakes/<booking_id>/assign")
