@@ -4,10 +4,10 @@ No network call ever holds a booking's transaction open. The worker finds confir
 yet (new ones, and those from before the calendar was connected) by itself, which keeps a new booking's
 transaction at its fixed number of statements (tests/booking/test_writes.py); a change to a session (moved,
 cancelled) marks its event as due in the booking's transaction (mark_due, from practice.reactions), so it goes
-at once even after a failure's wait. The worker's
-job (push_due_events) then makes the calendar match the booking: creates the event, replaces it with a higher SEQUENCE when the session moves, deletes it when the
-session is cancelled or given to another counselor. A failure is kept on the event and on the connection (the counselor's page shows it) and
-tried again later, waiting longer each time.
+at once even after a failure's wait. The worker's job (push_due_events) then makes the calendar match the
+booking: creates the event, replaces it with a higher SEQUENCE when the session moves, deletes it when the
+session is cancelled or given to another counselor. A failure is kept on the event and on the connection (the
+counselor's page shows it) and tried again later, waiting longer each time.
 
 Each event carries no organizer and no attendees, so the server has nobody to invite (which is what
 SCHEDULE-AGENT=CLIENT asks of a server for the people an event names; core/ical sets it on any that are named).
